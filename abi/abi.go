@@ -1,0 +1,144 @@
+// Package abi is the contract between the go-cluster host and a guest
+// compiled to WebAssembly. It holds names, the memory protocol, status codes
+// and the one binary encoding the SDKs share. It imports only the standard
+// library, so guests' SDKs and the host agree on it without depending on
+// each other.
+//
+// # Version
+//
+// The major version is part of every name: the host functions live in the
+// import module "gocluster_v1" and the guest's exports are prefixed
+// "gocluster_v1_". A module that imports "gocluster_vN" or exports
+// "gocluster_vN_*" for an N the host does not know is refused at deploy with
+// ErrUnknownVersion. A later major version keeps the previous one loadable.
+//
+// # Guest exports
+//
+//	gocluster_v1_buffer(size i32) -> ptr i32
+//	    Returns the address of a guest-owned buffer of at least size bytes.
+//	    The buffer stays valid and unmoved until the next call to
+//	    gocluster_v1_buffer. The host writes each call's input there.
+//	gocluster_v1_handle(method_len i32, payload_len i32) -> status i32
+//	    Handles one API call. The buffer holds method_len bytes of the
+//	    method name followed by payload_len bytes of payload. The guest
+//	    answers by calling reply (the last call wins; none means an empty
+//	    reply) and returns a Status. When the status is not OK the reply
+//	    bytes are the error message.
+//	_initialize()
+//	    The WASI reactor initialiser (Go's -buildmode=c-shared emits it).
+//	    Optional; when present the host calls it once per instance before
+//	    anything else.
+//
+// # Host functions (import module "gocluster_v1")
+//
+// All integers are i32 unless marked i64; ptr/len pairs address guest
+// memory. A function that returns i32 returns a non-negative value on
+// success and a negated Status on failure.
+//
+//	abi_version() -> i32
+//	    Returns Version. Has no other effect.
+//	reply(ptr, len)
+//	    Sets the output of the call in progress.
+//	log(level, ptr, len)
+//	    Writes a log line at a Level, labelled with the app and node.
+//	config(key_ptr, key_len, out_ptr, out_cap) -> n
+//	    Reads a manifest config value; NOT_FOUND when absent.
+//	kv_get(key_ptr, key_len, out_ptr, out_cap, rev_ptr) -> n
+//	    Reads a key of the app's KV; writes its revision (u64 little
+//	    endian) at rev_ptr; NOT_FOUND when absent.
+//	kv_put(key_ptr, key_len, val_ptr, val_len, rev_ptr) -> 0
+//	    Writes a key; writes the new revision at rev_ptr.
+//	kv_create(key_ptr, key_len, val_ptr, val_len, rev_ptr) -> 0
+//	    Writes a key that must not exist; CONFLICT when it does.
+//	kv_update(key_ptr, key_len, val_ptr, val_len, rev i64, rev_ptr) -> 0
+//	    Writes a key whose current revision is rev; CONFLICT otherwise.
+//	kv_delete(key_ptr, key_len) -> 0
+//	    Deletes a key; deleting an absent key is not an error.
+//	kv_keys(prefix_ptr, prefix_len, out_ptr, out_cap) -> n
+//	    Lists the app's keys that start with prefix, sorted, as a List.
+//	take(ptr, len) -> 0
+//	    Copies a pending result into guest memory (see below).
+//
+// # Results larger than the guest's buffer
+//
+// A function that returns variable-length data writes it to out when it
+// fits in out_cap bytes and returns its length n. When n > out_cap it writes
+// nothing, keeps the result pending and still returns n; the guest then
+// makes room for n bytes and calls take(ptr, n). The pending result lasts
+// until the next host function call. take with no pending result, or with a
+// different length, returns INVALID. This keeps the common case to one
+// crossing and never calls back into the guest from a host function.
+//
+// # Keys
+//
+// A guest names keys only: arbitrary bytes, 1 to MaxKeyLen long. The host
+// derives every bucket, subject and file from the app's identity, so no key
+// can name another app's data: wildcards, dots and non-UTF-8 bytes in a key
+// are data, never syntax.
+package abi
+
+// Version is the ABI major version this package describes.
+const Version = 1
+
+// Module names.
+const (
+	// ImportModule is the module the host functions live in.
+	ImportModule = "gocluster_v1"
+	// ExportPrefix prefixes every guest export of this version.
+	ExportPrefix = "gocluster_v1_"
+	// ModulePrefix is what every version's import module starts with; the
+	// digits after it are the major version.
+	ModulePrefix = "gocluster_v"
+	// ExtismModule is imported by modules built with an Extism PDK.
+	ExtismModule = "extism:host/env"
+)
+
+// Guest exports.
+const (
+	ExportBuffer     = ExportPrefix + "buffer"
+	ExportHandle     = ExportPrefix + "handle"
+	ExportInitialize = "_initialize"
+)
+
+// Host functions in ImportModule.
+const (
+	FuncABIVersion = "abi_version"
+	FuncReply      = "reply"
+	FuncLog        = "log"
+	FuncConfig     = "config"
+	FuncTake       = "take"
+	FuncKVGet      = "kv_get"
+	FuncKVPut      = "kv_put"
+	FuncKVCreate   = "kv_create"
+	FuncKVUpdate   = "kv_update"
+	FuncKVDelete   = "kv_delete"
+	FuncKVKeys     = "kv_keys"
+)
+
+// HostFuncs lists every host function of this version, for tests and tools
+// that must cover them all.
+var HostFuncs = []string{
+	FuncABIVersion, FuncReply, FuncLog, FuncConfig, FuncTake,
+	FuncKVGet, FuncKVPut, FuncKVCreate, FuncKVUpdate, FuncKVDelete, FuncKVKeys,
+}
+
+// Level is a guest log level.
+type Level int32
+
+// Log levels.
+const (
+	LevelDebug Level = 0
+	LevelInfo  Level = 1
+	LevelWarn  Level = 2
+	LevelError Level = 3
+)
+
+// Limits every host enforces whatever the manifest says.
+const (
+	// MaxKeyLen is the longest key, in bytes.
+	MaxKeyLen = 512
+	// MaxMethodLen is the longest API method name, in bytes.
+	MaxMethodLen = 64
+	// RevSize is the size of a revision written at rev_ptr.
+	RevSize = 8
+)
