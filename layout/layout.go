@@ -1,0 +1,98 @@
+// Package layout derives every NATS name go-cluster uses, for a platform
+// and its apps: buckets, object stores, subjects and keys. Nothing else in
+// the project spells a bucket or subject; a guest never names one at all.
+//
+// For platform P and app A:
+//
+//	gc_P_apps          KV: deploy.A -> the current deployment (history = versions)
+//	gc_P_status        KV: A.NODE -> how A runs on NODE
+//	gc_P_wasm          object store: sha256 hex -> module bytes
+//	gc_P_kv_A          KV: A's own keys (encoded by EncodeKey)
+//	gc.P.api.A.METHOD  the subject of A's API method, served with NATS micro
+package layout
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// DefaultPlatform is the platform name when none is given.
+const DefaultPlatform = "default"
+
+// ErrBadName is a platform, app or node name that cannot be part of a NATS name.
+var ErrBadName = errors.New("bad name")
+
+var (
+	platformRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	nodeRe     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+)
+
+// Layout names everything of one platform.
+type Layout struct {
+	platform string
+}
+
+// New returns the layout of platform p.
+func New(p string) (Layout, error) {
+	if !platformRe.MatchString(p) {
+		return Layout{}, fmt.Errorf("cannot use platform name %q (lower-case letters, digits and -, starting with a letter, at most 32): %w", p, ErrBadName)
+	}
+	return Layout{platform: p}, nil
+}
+
+// ValidNode reports whether id can name a node.
+func ValidNode(id string) error {
+	if !nodeRe.MatchString(id) {
+		return fmt.Errorf("cannot use node id %q (letters, digits, _ and -, at most 64): %w", id, ErrBadName)
+	}
+	return nil
+}
+
+// Platform returns the platform name.
+func (l Layout) Platform() string { return l.platform }
+
+func (l Layout) bucket(kind string) string { return "gc_" + l.platform + "_" + kind }
+
+// AppsBucket holds deployments.
+func (l Layout) AppsBucket() string { return l.bucket("apps") }
+
+// StatusBucket holds each node's report of each app.
+func (l Layout) StatusBucket() string { return l.bucket("status") }
+
+// WasmStore is the object store of module bytes, content-addressed.
+func (l Layout) WasmStore() string { return l.bucket("wasm") }
+
+// AppKV is app's own KV bucket.
+func (l Layout) AppKV(app string) string { return l.bucket("kv_" + app) }
+
+// APISubject is the subject of app's method.
+func (l Layout) APISubject(app, method string) string {
+	return "gc." + l.platform + ".api." + app + "." + method
+}
+
+// APIQueue is the queue group every instance of an app serves in.
+func (l Layout) APIQueue() string { return "gc" }
+
+// DeployKey is the key of app's current deployment in AppsBucket.
+func DeployKey(app string) string { return deployPrefix + app }
+
+// DeployPrefix starts every DeployKey; DeployWatch matches them all.
+const (
+	deployPrefix = "deploy."
+	DeployWatch  = deployPrefix + "*"
+)
+
+// AppOfDeployKey returns the app a DeployKey names.
+func AppOfDeployKey(key string) (string, bool) {
+	if len(key) <= len(deployPrefix) || key[:len(deployPrefix)] != deployPrefix {
+		return "", false
+	}
+	return key[len(deployPrefix):], true
+}
+
+// StatusKey is the key of node's report on app in StatusBucket.
+func StatusKey(app, node string) string { return app + "." + node }
+
+// StatusWatch matches every node's report on app.
+func StatusWatch(app string) string { return app + ".*" }
