@@ -1,0 +1,77 @@
+package sdk
+
+// This file holds every name and number of the host-guest contract that the
+// SDK relies on, in one place. They must equal the host's package abi; a
+// test in the host module parses this file and compares each value, so it
+// stays plain constant declarations without build tags. The
+// //go:wasmimport and //go:wasmexport directives cannot name constants, so
+// they repeat these strings; a test in this package checks they agree.
+
+// version is the ABI major version this SDK speaks.
+const version = 1
+
+// Module and export names.
+const (
+	importModule     = "gocluster_v1"
+	exportPrefix     = "gocluster_v1_"
+	exportBuffer     = exportPrefix + "buffer"
+	exportHandle     = exportPrefix + "handle"
+	exportInitialize = "_initialize"
+)
+
+// Host functions in importModule.
+const (
+	funcABIVersion = "abi_version"
+	funcReply      = "reply"
+	funcLog        = "log"
+	funcConfig     = "config"
+	funcTake       = "take"
+	funcKVGet      = "kv_get"
+	funcKVPut      = "kv_put"
+	funcKVCreate   = "kv_create"
+	funcKVUpdate   = "kv_update"
+	funcKVDelete   = "kv_delete"
+	funcKVKeys     = "kv_keys"
+)
+
+// Status is the outcome of a call across the boundary: what a handler
+// answers and what a host function reports. Host functions return it
+// negated. The SDK maps each non-OK status to one of the sentinel errors
+// (ErrNotFound, ...), so code tests errors with errors.Is, not statuses.
+type Status int32
+
+// Status codes.
+const (
+	StatusOK          Status = 0
+	StatusNotFound    Status = 1
+	StatusConflict    Status = 2
+	StatusDenied      Status = 3
+	StatusLimit       Status = 4
+	StatusTimeout     Status = 5
+	StatusUnavailable Status = 6
+	StatusInvalid     Status = 7
+	StatusInternal    Status = 8
+)
+
+// Level is the severity of a log line.
+type Level int32
+
+// Log levels.
+const (
+	LevelDebug Level = 0
+	LevelInfo  Level = 1
+	LevelWarn  Level = 2
+	LevelError Level = 3
+)
+
+// Limits every host enforces.
+const (
+	// MaxKeyLen is the longest KV key, in bytes. Keys are 1 to MaxKeyLen
+	// bytes long.
+	MaxKeyLen = 512
+	// MaxMethodLen is the longest API method name, in bytes.
+	MaxMethodLen = 64
+	// revSize is the size of the little-endian revision a host function
+	// writes at rev_ptr.
+	revSize = 8
+)

@@ -1,0 +1,60 @@
+// Package sdk is the guest SDK for go-cluster apps written in standard Go.
+// An app is a WebAssembly module the go-cluster host runs on its nodes; it
+// reaches the outside only through the host functions this package wraps,
+// and exposes only the methods it registers here and its manifest lists.
+//
+// # Writing an app
+//
+// Register handlers from init and leave main empty:
+//
+//	package main
+//
+//	import sdk "github.com/ozanturksever/go-cluster/sdk-go"
+//
+//	func init() {
+//		sdk.Handle("greet", func(payload []byte) ([]byte, error) {
+//			greeting, _ := sdk.Config("greeting")
+//			return []byte(greeting + ", " + string(payload) + "!"), nil
+//		})
+//	}
+//
+//	func main() {}
+//
+// Build it as a WASI reactor:
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o app.wasm .
+//
+// -buildmode=c-shared matters: it makes Go emit _initialize, which the host
+// calls once per instance to run the runtime and package initialisers, and
+// it keeps the runtime alive between calls. main.main never runs in this
+// mode, which is why handlers are registered from init. A module built
+// without it exits after main and traps on its first call.
+//
+// # Calls
+//
+// Each call runs one Handler with the request payload. Calls into one
+// instance never overlap; the host runs several instances of an app for
+// concurrency, so package state is per instance and lost when the host
+// replaces one. Keep what matters in the KV store. A handler may block
+// (sleep, channels); goroutines it starts run only while some call blocks.
+//
+// # Errors
+//
+// Errors cross the boundary as a status code with a message, never as a
+// trap. Host functions return errors that match the sentinels ErrNotFound,
+// ErrConflict, ... with errors.Is; a handler's error reaches its caller as
+// the matching status (see Handler). A handler that panics answers
+// StatusInternal with the panic's text; a fatal runtime error (out of
+// memory, stack overflow) ends the instance and the host replaces it.
+//
+// # Output
+//
+// Use Log and Logf: they reach the host's log labelled with the app and the
+// node. Whether stdout and stderr go anywhere is up to the host.
+//
+// # Outside a host
+//
+// The package builds for every GOOS. Outside wasip1 there is no host: every
+// host function fails with ErrUnavailable, Config reports false and
+// ABIVersion returns 0, so an app's pure logic can be unit-tested natively.
+package sdk

@@ -1,0 +1,77 @@
+package sdk_test
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	sdk "github.com/ozanturksever/go-cluster/sdk-go"
+)
+
+// An app registers its methods from init and leaves main empty; the host
+// runs init once per instance and calls the handlers.
+func Example() {
+	// func init() {
+	sdk.Handle("example.greet", func(payload []byte) ([]byte, error) {
+		if len(payload) == 0 {
+			return nil, fmt.Errorf("greet whom? %w", sdk.ErrInvalid)
+		}
+		greeting, ok := sdk.Config("greeting")
+		if !ok {
+			greeting = "Hello"
+		}
+		sdk.Logf(sdk.LevelDebug, "greeting %q", payload)
+		return []byte(greeting + ", " + string(payload) + "!"), nil
+	})
+	// }
+	//
+	// func main() {}
+}
+
+// A counter in the app's KV store, incremented with compare-and-set: create
+// the key if it is absent, else update it at the revision read, and start
+// over when another instance wrote in between.
+func ExampleKVUpdate() {
+	incr := func() (uint64, error) {
+		for {
+			val, rev, err := sdk.KVGet("counter")
+			var n uint64
+			switch {
+			case errors.Is(err, sdk.ErrNotFound):
+				_, err = sdk.KVCreate("counter", []byte("1"))
+				n = 1
+			case err != nil:
+				return 0, err
+			default:
+				if n, err = strconv.ParseUint(string(val), 10, 64); err != nil {
+					return 0, sdk.NewError(sdk.StatusInternal, "counter is not a number")
+				}
+				n++
+				_, err = sdk.KVUpdate("counter", strconv.AppendUint(nil, n, 10), rev)
+			}
+			if errors.Is(err, sdk.ErrConflict) {
+				continue
+			}
+			return n, err
+		}
+	}
+	sdk.Handle("example.incr", func([]byte) ([]byte, error) {
+		n, err := incr()
+		if err != nil {
+			return nil, err
+		}
+		return strconv.AppendUint(nil, n, 10), nil
+	})
+}
+
+// A handler chooses the status its caller sees by returning a sentinel, an
+// error wrapping one, or an *sdk.Error.
+func ExampleError() {
+	sdk.Handle("example.user", func(id []byte) ([]byte, error) {
+		val, _, err := sdk.KVGet("user/" + string(id))
+		if errors.Is(err, sdk.ErrNotFound) {
+			return nil, &sdk.Error{Status: sdk.StatusNotFound, Message: "no user " + string(id)}
+		}
+		return val, err // other errors keep their status
+	})
+}

@@ -1,0 +1,176 @@
+//go:build !wasip1
+
+package sdk
+
+// These tests run natively against an in-memory host (host_other.go).
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// memHost is an in-memory host that follows the ABI's rules: results larger
+// than out_cap stay pending for take, revisions are written little-endian.
+type memHost struct {
+	version int32
+	conf    map[string]string
+	kv      map[string]memEntry
+	rev     uint64
+	fail    int32 // when non-zero, every KV function returns it
+
+	pending []byte
+	replies [][]byte
+	logs    []memLog
+	takes   int
+}
+
+type memEntry struct {
+	val []byte
+	rev uint64
+}
+
+type memLog struct {
+	level int32
+	msg   string
+}
+
+// useHost installs a fresh memHost for the duration of the test.
+func useHost(t testing.TB) *memHost {
+	h := &memHost{version: version, conf: map[string]string{}, kv: map[string]memEntry{}}
+	testHost = h
+	t.Cleanup(func() { testHost = nil })
+	return h
+}
+
+const invalid = -int32(StatusInvalid)
+
+// out answers a variable-length result: written when it fits, else pending.
+func (h *memHost) out(res, out []byte) int32 {
+	if len(res) <= len(out) {
+		copy(out, res)
+	} else {
+		h.pending = bytes.Clone(res)
+	}
+	return int32(len(res))
+}
+
+func (h *memHost) abiVersion() int32 { h.pending = nil; return h.version }
+
+func (h *memHost) reply(b []byte) { h.pending = nil; h.replies = append(h.replies, bytes.Clone(b)) }
+
+func (h *memHost) log(level int32, msg []byte) {
+	h.pending = nil
+	h.logs = append(h.logs, memLog{level, string(msg)})
+}
+
+func (h *memHost) config(key, out []byte) int32 {
+	h.pending = nil
+	v, ok := h.conf[string(key)]
+	if !ok {
+		return -int32(StatusNotFound)
+	}
+	return h.out([]byte(v), out)
+}
+
+func (h *memHost) take(out []byte) int32 {
+	h.takes++
+	p := h.pending
+	h.pending = nil
+	if p == nil || len(p) != len(out) {
+		return invalid
+	}
+	copy(out, p)
+	return 0
+}
+
+func (h *memHost) check(key []byte) int32 {
+	h.pending = nil
+	if h.fail != 0 {
+		return h.fail
+	}
+	if len(key) == 0 || len(key) > MaxKeyLen {
+		return invalid
+	}
+	return 0
+}
+
+func (h *memHost) write(key, val, revOut []byte) int32 {
+	h.rev++
+	h.kv[string(key)] = memEntry{bytes.Clone(val), h.rev}
+	binary.LittleEndian.PutUint64(revOut, h.rev)
+	return 0
+}
+
+func (h *memHost) kvGet(key, out, rev []byte) int32 {
+	if st := h.check(key); st != 0 {
+		return st
+	}
+	e, ok := h.kv[string(key)]
+	if !ok {
+		return -int32(StatusNotFound)
+	}
+	binary.LittleEndian.PutUint64(rev, e.rev)
+	return h.out(e.val, out)
+}
+
+func (h *memHost) kvPut(key, val, rev []byte) int32 {
+	if st := h.check(key); st != 0 {
+		return st
+	}
+	return h.write(key, val, rev)
+}
+
+func (h *memHost) kvCreate(key, val, rev []byte) int32 {
+	if st := h.check(key); st != 0 {
+		return st
+	}
+	if _, ok := h.kv[string(key)]; ok {
+		return -int32(StatusConflict)
+	}
+	return h.write(key, val, rev)
+}
+
+func (h *memHost) kvUpdate(key, val []byte, rev uint64, newRev []byte) int32 {
+	if st := h.check(key); st != 0 {
+		return st
+	}
+	if e, ok := h.kv[string(key)]; !ok || e.rev != rev {
+		return -int32(StatusConflict)
+	}
+	return h.write(key, val, newRev)
+}
+
+func (h *memHost) kvDelete(key []byte) int32 {
+	if st := h.check(key); st != 0 {
+		return st
+	}
+	delete(h.kv, string(key))
+	return 0
+}
+
+func (h *memHost) kvKeys(prefix, out []byte) int32 {
+	h.pending = nil
+	if h.fail != 0 {
+		return h.fail
+	}
+	var keys []string
+	for k := range h.kv {
+		if strings.HasPrefix(k, string(prefix)) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return h.out(encodeList(keys), out)
+}
+
+func encodeList(items []string) []byte {
+	var b []byte
+	for _, it := range items {
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(it)))
+		b = append(b, it...)
+	}
+	return b
+}

@@ -1,0 +1,75 @@
+//go:build wasip1
+
+package sdk
+
+import "unsafe"
+
+// The host functions, imported from the gocluster_v1 module. Pointers and
+// lengths address this module's linear memory; the host copies what it reads
+// and writes only inside the ranges it is given. Each returns a negated
+// Status on failure. //go:noescape lets callers keep their revision words
+// and buffers on the stack: the host never retains a pointer.
+
+//go:wasmimport gocluster_v1 abi_version
+func hostABIVersion() int32
+
+//go:wasmimport gocluster_v1 reply
+//go:noescape
+func hostReply(ptr unsafe.Pointer, n uint32)
+
+//go:wasmimport gocluster_v1 log
+//go:noescape
+func hostLog(level int32, ptr unsafe.Pointer, n uint32)
+
+//go:wasmimport gocluster_v1 config
+//go:noescape
+func hostConfig(keyPtr unsafe.Pointer, keyLen uint32, outPtr unsafe.Pointer, outCap uint32) int32
+
+//go:wasmimport gocluster_v1 take
+//go:noescape
+func hostTake(ptr unsafe.Pointer, n uint32) int32
+
+//go:wasmimport gocluster_v1 kv_get
+//go:noescape
+func hostKVGet(keyPtr unsafe.Pointer, keyLen uint32, outPtr unsafe.Pointer, outCap uint32, revPtr unsafe.Pointer) int32
+
+//go:wasmimport gocluster_v1 kv_put
+//go:noescape
+func hostKVPut(keyPtr unsafe.Pointer, keyLen uint32, valPtr unsafe.Pointer, valLen uint32, revPtr unsafe.Pointer) int32
+
+//go:wasmimport gocluster_v1 kv_create
+//go:noescape
+func hostKVCreate(keyPtr unsafe.Pointer, keyLen uint32, valPtr unsafe.Pointer, valLen uint32, revPtr unsafe.Pointer) int32
+
+//go:wasmimport gocluster_v1 kv_update
+//go:noescape
+func hostKVUpdate(keyPtr unsafe.Pointer, keyLen uint32, valPtr unsafe.Pointer, valLen uint32, rev uint64, revPtr unsafe.Pointer) int32
+
+//go:wasmimport gocluster_v1 kv_delete
+//go:noescape
+func hostKVDelete(keyPtr unsafe.Pointer, keyLen uint32) int32
+
+//go:wasmimport gocluster_v1 kv_keys
+//go:noescape
+func hostKVKeys(prefixPtr unsafe.Pointer, prefixLen uint32, outPtr unsafe.Pointer, outCap uint32) int32
+
+// exportBufferFunc is gocluster_v1_buffer: the address of a buffer of at
+// least size bytes that the host writes the next call into, or 0 for a
+// negative size.
+//
+//go:wasmexport gocluster_v1_buffer
+func exportBufferFunc(size int32) uint32 {
+	p := inputBuffer(size)
+	if p == nil {
+		return 0
+	}
+	return uint32(uintptr(unsafe.Pointer(p)))
+}
+
+// exportHandleFunc is gocluster_v1_handle: runs the handler of the method
+// in the input buffer and returns its Status.
+//
+//go:wasmexport gocluster_v1_handle
+func exportHandleFunc(methodLen, payloadLen int32) int32 {
+	return int32(dispatch(methodLen, payloadLen))
+}
