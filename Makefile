@@ -1,0 +1,33 @@
+# go-cluster build entry points. Guests (apps, test guests) are WASI
+# reactors: GOOS=wasip1 GOARCH=wasm with -buildmode=c-shared, which emits
+# _initialize and keeps the runtime alive between calls.
+
+GO ?= go
+WASM_BUILD := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared
+
+# Every example with a manifest; each builds to the wasm its app.yaml names.
+EXAMPLES := $(patsubst %/app.yaml,%,$(wildcard examples/*/app.yaml))
+# Every test guest: one main package per directory of the guests module.
+GUESTS := $(patsubst %/,%,$(dir $(wildcard plugins/testdata/guests/*/main.go)))
+
+.PHONY: examples guests sdk
+
+## examples: build every examples/*/ with an app.yaml into its wasm
+examples:
+	@set -e; for d in $(EXAMPLES); do \
+		wasm=$$(sed -n 's/^wasm:[[:space:]]*["'\'']\{0,1\}\([^"'\''#[:space:]]*\).*/\1/p' $$d/app.yaml); \
+		if [ -z "$$wasm" ]; then wasm=$$(basename $$d).wasm; fi; \
+		echo "$$d/$$wasm"; \
+		(cd $$d && $(WASM_BUILD) -o $$wasm .); \
+	done
+
+## guests: build the test guests next to their sources (tests build their own)
+guests:
+	@set -e; for d in $(GUESTS); do \
+		echo "$$d/$$(basename $$d).wasm"; \
+		(cd $$d && $(WASM_BUILD) -o $$(basename $$d).wasm .); \
+	done
+
+## sdk: vet and test the Go guest SDK, natively and for wasip1
+sdk:
+	cd sdk-go && $(GO) vet ./... && GOOS=wasip1 GOARCH=wasm $(GO) vet ./... && $(GO) test ./...
