@@ -1,0 +1,74 @@
+package client
+
+import (
+	"context"
+	"sort"
+
+	"github.com/ozanturksever/go-cluster/registry"
+)
+
+// App is an app as `go-cluster apps` shows it: its current deployment and
+// how it runs on each node.
+type App struct {
+	Name      string            `json:"name"`
+	Version   string            `json:"version"`
+	Revision  uint64            `json:"revision"`
+	Digest    string            `json:"digest"`
+	Status    string            `json:"status"`    // running, loading, failed, pending
+	Instances int               `json:"instances"` // wasm instances over all nodes
+	Nodes     []registry.Status `json:"nodes"`
+	Error     string            `json:"error,omitempty"`
+}
+
+// Apps lists every deployed app with the nodes' reports joined in.
+func (c *Client) Apps(ctx context.Context) ([]App, error) {
+	deps, err := c.registry.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reports, err := c.registry.Reports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byApp := map[string][]registry.Status{}
+	for _, r := range reports {
+		byApp[r.App] = append(byApp[r.App], r)
+	}
+	out := make([]App, 0, len(deps))
+	for _, d := range deps {
+		a := App{Name: d.App, Version: d.Version, Revision: d.Revision, Digest: d.Digest, Nodes: byApp[d.App]}
+		a.Status, a.Error = summarize(d.Revision, a.Nodes)
+		for _, n := range a.Nodes {
+			if n.Revision == d.Revision && n.State == registry.StateRunning {
+				a.Instances += n.Instances
+			}
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// summarize folds the nodes' reports on the current revision into one word.
+func summarize(rev uint64, nodes []registry.Status) (status, errText string) {
+	counts := map[registry.State]int{}
+	for _, n := range nodes {
+		if n.Revision != rev {
+			counts[registry.StateLoading]++
+			continue
+		}
+		counts[n.State]++
+		if n.State == registry.StateFailed && errText == "" {
+			errText = n.Error
+		}
+	}
+	switch {
+	case counts[registry.StateFailed] > 0:
+		return "failed", errText
+	case counts[registry.StateLoading] > 0:
+		return "loading", ""
+	case counts[registry.StateRunning] > 0:
+		return "running", ""
+	}
+	return "pending", ""
+}

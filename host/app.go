@@ -1,0 +1,233 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/manifest"
+	"github.com/ozanturksever/go-cluster/plugins"
+	"github.com/ozanturksever/go-cluster/registry"
+)
+
+// app is one deployment of an app running on this host: its wasm pool and
+// its micro service.
+type app struct {
+	h    *Host
+	dep  *registry.Deployment
+	plug *plugins.App
+	svc  micro.Service
+
+	// slots bounds the calls dispatched at once; past it the NATS
+	// subscription buffers (and, past its limits, drops) instead.
+	slots chan struct{}
+
+	mu       sync.Mutex
+	stopping bool
+	inflight sync.WaitGroup
+}
+
+// startApp loads dep's module and serves its API.
+func (h *Host) startApp(ctx context.Context, dep *registry.Deployment) (*app, error) {
+	m := dep.Manifest
+	wasm, err := h.module(ctx, dep.Digest)
+	if err != nil {
+		return nil, err
+	}
+	c, err := h.capsFor(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	plug, err := h.runtime.Load(ctx, m.Name, wasm, c, limitsOf(m))
+	if err != nil {
+		return nil, fmt.Errorf("cannot load %s %s: %w", m.Name, m.Version, err)
+	}
+	a := &app{h: h, dep: dep, plug: plug, slots: make(chan struct{}, 4*m.Limits.Instances)}
+	if err := a.serve(); err != nil {
+		_ = plug.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return a, nil
+}
+
+func limitsOf(m *manifest.Manifest) plugins.Limits {
+	return plugins.Limits{
+		Memory:    uint64(m.Limits.Memory),
+		Timeout:   time.Duration(m.Limits.Timeout),
+		Instances: m.Limits.Instances,
+		Payload:   int(m.Limits.Payload),
+	}
+}
+
+func (h *Host) capsFor(ctx context.Context, m *manifest.Manifest) (*caps, error) {
+	c := &caps{app: m.Name, config: m.Config, log: h.log.With("app", m.Name)}
+	if !m.Data.KV {
+		return c, nil
+	}
+	kv, err := h.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      h.layout.AppKV(m.Name),
+		Description: "go-cluster app " + m.Name,
+		History:     1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the kv of %s: %w", m.Name, kvErr("open", err))
+	}
+	c.kv = kv
+	return c, nil
+}
+
+// module returns a module's bytes from the local copy, or fetches and keeps
+// one. The digest is checked either way.
+func (h *Host) module(ctx context.Context, digest string) ([]byte, error) {
+	path := h.cfg.path("modules", digest+".wasm")
+	if b, err := os.ReadFile(path); err == nil && registry.Digest(b) == digest {
+		return b, nil
+	}
+	b, err := h.registry.Wasm(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, b); err != nil {
+		h.log.Warn("cannot keep a local copy of a module", "digest", digest, "err", err)
+	}
+	return b, nil
+}
+
+func writeFileAtomic(path string, b []byte) error {
+	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dirOf(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
+		return path[:i]
+	}
+	return "."
+}
+
+// serve registers the app as a micro service, one endpoint per api method.
+func (a *app) serve() error {
+	m := a.dep.Manifest
+	svc, err := micro.AddService(a.h.nc, micro.Config{
+		Name:        m.Name,
+		Version:     m.Version,
+		Description: fmt.Sprintf("go-cluster app %s (revision %d)", m.Name, a.dep.Revision),
+		QueueGroup:  a.h.layout.APIQueue(),
+		Metadata: map[string]string{
+			"node": a.h.cfg.NodeID, "digest": a.dep.Digest,
+			"revision": fmt.Sprint(a.dep.Revision),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("cannot serve %s: %w", m.Name, err)
+	}
+	for _, method := range m.API {
+		mm := a.h.metrics.forMethod(m.Name, method)
+		err := svc.AddEndpoint(method, a.handler(method, mm),
+			micro.WithEndpointSubject(a.h.layout.APISubject(m.Name, method)))
+		if err != nil {
+			_ = svc.Stop()
+			return fmt.Errorf("cannot serve %s.%s: %w", m.Name, method, err)
+		}
+	}
+	a.svc = svc
+	return nil
+}
+
+// handler dispatches each request to its own goroutine so that calls run
+// on as many instances as the pool has; the subscription callback only
+// waits when the app is saturated.
+func (a *app) handler(method string, mm *methodMetrics) micro.HandlerFunc {
+	return func(req micro.Request) {
+		a.mu.Lock()
+		if a.stopping {
+			a.mu.Unlock()
+			_ = req.Error(abi.StatusUnavailable.Code(), "app is stopping on this node", nil)
+			return
+		}
+		a.inflight.Add(1)
+		a.mu.Unlock()
+		a.slots <- struct{}{}
+		go func() {
+			defer func() { <-a.slots; a.inflight.Done() }()
+			a.call(req, method, mm)
+		}()
+	}
+}
+
+func (a *app) call(req micro.Request, method string, mm *methodMetrics) {
+	start := time.Now()
+	out, err := a.plug.Call(a.h.callCtx, method, req.Data())
+	mm.observe(err, time.Since(start))
+	if err == nil {
+		err = req.Respond(out)
+	} else {
+		err = req.Error(abi.StatusOf(err).Code(), headerSafe(guestMessage(err)), nil)
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		a.h.log.Debug("cannot respond", "app", a.dep.App, "method", method, "err", err)
+	}
+}
+
+// guestMessage is what the caller sees of an error: the guest's own message
+// when it returned a status, the host's reason otherwise.
+func guestMessage(err error) string {
+	var e *abi.Error
+	if errors.As(err, &e) && e.Message != "" {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// headerSafe keeps an error message fit for a NATS header.
+func headerSafe(s string) string {
+	const maxLen = 1024
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > maxLen {
+		s = s[:maxLen] + "..."
+	}
+	return s
+}
+
+// stop stops taking calls, waits for those in flight, and frees the pool.
+func (a *app) stop(ctx context.Context) {
+	a.mu.Lock()
+	a.stopping = true
+	a.mu.Unlock()
+	if a.svc != nil {
+		_ = a.svc.Stop()
+	}
+	a.inflight.Wait()
+	if err := a.plug.Close(ctx); err != nil {
+		a.h.log.Warn("cannot close app", "app", a.dep.App, "err", err)
+	}
+}
+
+func (a *app) stats() plugins.Stats { return a.plug.Stats() }

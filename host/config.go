@@ -1,0 +1,130 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ozanturksever/go-cluster/layout"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen   = "127.0.0.1:4222"
+	DefaultHTTP     = "127.0.0.1:9222"
+	DefaultDataDir  = "data"
+	DefaultRetry    = 2 * time.Second
+	embeddedPayload = 8 << 20
+)
+
+// ErrConfig is a Config that cannot work; the message names the field.
+var ErrConfig = errors.New("bad host config")
+
+// Config is everything a host needs, flat, checked once by Validate.
+type Config struct {
+	// NodeID names this host in the platform; default the machine's
+	// hostname.
+	NodeID string
+	// Platform names the platform; every NATS name derives from it.
+	Platform string
+	// DataDir holds the embedded NATS store, fetched modules and the
+	// compilation cache.
+	DataDir string
+	// Labels describe the node for placement.
+	Labels map[string]string
+	// NATSURL connects to an external NATS (comma-separated URLs). Empty:
+	// embed a NATS server with JetStream.
+	NATSURL string
+	// Listen is the embedded NATS server's client address; port -1 picks
+	// a free one.
+	Listen string
+	// HTTPAddr serves /metrics, /healthz and /readyz; "off" disables it.
+	HTTPAddr string
+	// Retry is how long to wait before retrying work that failed for a
+	// reason that may pass (NATS unreachable).
+	Retry time.Duration
+	// Logger receives the host's and the guests' logs.
+	Logger *slog.Logger
+	// Registry receives the host's metrics; a new one when nil.
+	Registry *prometheus.Registry
+}
+
+// SetDefaults fills the zero fields.
+func (c *Config) SetDefaults() {
+	if c.NodeID == "" {
+		c.NodeID, _ = os.Hostname()
+	}
+	if c.Platform == "" {
+		c.Platform = layout.DefaultPlatform
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTP
+	}
+	if c.Retry == 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+}
+
+// Validate reports the first field that cannot work.
+func (c *Config) Validate() error {
+	if err := layout.ValidNode(c.NodeID); err != nil {
+		return fmt.Errorf("node: %w (%w)", err, ErrConfig)
+	}
+	if _, err := layout.New(c.Platform); err != nil {
+		return fmt.Errorf("platform: %w (%w)", err, ErrConfig)
+	}
+	if c.NATSURL == "" {
+		if _, _, err := splitListen(c.Listen); err != nil {
+			return fmt.Errorf("listen: %w (%w)", err, ErrConfig)
+		}
+	}
+	if c.HTTPAddr != "off" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			return fmt.Errorf("http: %q is not HOST:PORT (%w)", c.HTTPAddr, ErrConfig)
+		}
+	}
+	if c.Retry < 0 {
+		return fmt.Errorf("retry: must not be negative (%w)", ErrConfig)
+	}
+	for k := range c.Labels {
+		if k == "" {
+			return fmt.Errorf("labels: empty label name (%w)", ErrConfig)
+		}
+	}
+	return nil
+}
+
+func splitListen(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q is not HOST:PORT", addr)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < -1 || port > 65535 {
+		return "", 0, fmt.Errorf("%q has a bad port", addr)
+	}
+	return h, port, nil
+}
+
+func (c *Config) path(elem ...string) string {
+	return filepath.Join(append([]string{c.DataDir}, elem...)...)
+}

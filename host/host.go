@@ -1,0 +1,176 @@
+// Package host is a go-cluster node: it runs (or joins) NATS, watches the
+// platform's deployments, runs each app's wasm with the capabilities its
+// manifest grants, and serves each app's API as a NATS micro service.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ozanturksever/go-cluster/layout"
+	"github.com/ozanturksever/go-cluster/plugins"
+	"github.com/ozanturksever/go-cluster/registry"
+)
+
+// ErrClosed is an operation on a host that is closed or not open.
+var ErrClosed = errors.New("host is closed")
+
+// Host is one node. New -> Open -> Close.
+//
+// Threading: Open and Close are called once each, from one goroutine; the
+// accessors are safe for concurrent use after Open.
+type Host struct {
+	cfg     Config
+	log     *slog.Logger
+	layout  layout.Layout
+	metrics *metrics
+
+	ns       *server.Server // nil with an external NATS
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	registry *registry.Registry
+	runtime  *plugins.Runtime
+	http     *http.Server
+	httpAddr net.Addr
+	apps     *apps
+
+	ready chan struct{}
+	// cancel stops the reconciler; callCancel cuts calls still in flight
+	// once Close's context ends.
+	cancel     context.CancelFunc
+	callCtx    context.Context
+	callCancel context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+// New checks cfg and returns a host that is not yet running.
+func New(cfg Config) (*Host, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l, _ := layout.New(cfg.Platform)
+	return &Host{
+		cfg:     cfg,
+		log:     cfg.Logger.With("node", cfg.NodeID),
+		layout:  l,
+		metrics: newMetrics(cfg.Registry, cfg.NodeID),
+		ready:   make(chan struct{}),
+	}, nil
+}
+
+// Open starts NATS (embedded unless Config.NATSURL is set), the registry,
+// the wasm runtime, the HTTP endpoints and the reconciler. It returns once
+// all of them run; Ready closes when the apps deployed at start are loaded.
+func (h *Host) Open(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			h.shutdown(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(h.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create data dir: %w", err)
+	}
+	if h.cfg.NATSURL == "" {
+		if h.ns, err = h.startEmbedded(); err != nil {
+			return err
+		}
+	}
+	if h.nc, err = h.connect(); err != nil {
+		return err
+	}
+	if h.js, err = jetstream.New(h.nc); err != nil {
+		return fmt.Errorf("cannot use JetStream: %w", err)
+	}
+	h.registry, err = registry.Open(ctx, h.js, registry.Config{Layout: h.layout, Create: true})
+	if err != nil {
+		return err
+	}
+	h.runtime, err = plugins.New(plugins.Config{CacheDir: h.cfg.path("cache"), Logger: h.log})
+	if err != nil {
+		return fmt.Errorf("cannot start the wasm runtime: %w", err)
+	}
+	if err := h.startHTTP(); err != nil {
+		return err
+	}
+	h.apps = newApps(h)
+	h.callCtx, h.callCancel = context.WithCancel(context.Background())
+	runCtx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.wg.Go(func() { h.apps.run(runCtx) })
+	h.log.Info("host started", "nats", h.ClientURL(), "http", h.HTTPAddr(), "platform", h.cfg.Platform, "data", h.cfg.DataDir)
+	return nil
+}
+
+// Ready is closed once the apps deployed when the host started have been
+// loaded (or failed to load).
+func (h *Host) Ready() <-chan struct{} { return h.ready }
+
+// ClientURL is where clients reach this host's NATS.
+func (h *Host) ClientURL() string {
+	if h.ns != nil {
+		return h.ns.ClientURL()
+	}
+	return h.cfg.NATSURL
+}
+
+// HTTPAddr is the address /metrics is served on, "" when off.
+func (h *Host) HTTPAddr() string {
+	if h.httpAddr == nil {
+		return ""
+	}
+	return h.httpAddr.String()
+}
+
+// NodeID names this host.
+func (h *Host) NodeID() string { return h.cfg.NodeID }
+
+// Close stops serving every app, then the runtime, NATS and HTTP. Calls in
+// flight finish or are cut when ctx ends.
+func (h *Host) Close(ctx context.Context) error {
+	if h.cancel == nil {
+		return ErrClosed
+	}
+	h.shutdown(ctx)
+	h.cancel = nil
+	h.log.Info("host stopped")
+	return nil
+}
+
+// shutdown tears down whatever Open started, in reverse order.
+func (h *Host) shutdown(ctx context.Context) {
+	if h.cancel != nil {
+		h.cancel()
+	}
+	if h.http != nil {
+		_ = h.http.Shutdown(ctx)
+	}
+	h.wg.Wait()
+	if h.apps != nil {
+		cut := context.AfterFunc(ctx, h.callCancel)
+		h.apps.stopAll(ctx)
+		cut()
+		h.callCancel()
+	}
+	if h.runtime != nil {
+		_ = h.runtime.Close(ctx)
+	}
+	if h.nc != nil {
+		_ = h.nc.Drain()
+		h.nc.Close()
+	}
+	if h.ns != nil {
+		h.ns.Shutdown()
+		h.ns.WaitForShutdown()
+	}
+}

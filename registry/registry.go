@@ -1,0 +1,125 @@
+// Package registry is the platform's record of apps: each deployment (a
+// manifest plus the sha256 of its module) is a revision of one KV key, the
+// module bytes sit content-addressed in an object store, and every node
+// reports how each app runs on it. Clients deploy, list and roll back
+// through it; hosts watch it.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/layout"
+)
+
+// ErrNoPlatform is a NATS without the platform's buckets: no host ever ran there.
+var ErrNoPlatform = errors.New("no go-cluster platform on this NATS (start one with `go-cluster host`, or check --nats and --platform)")
+
+// History is how many deployments of one app are kept for rollback.
+const History = 64
+
+// Config says where and how the registry's buckets live.
+type Config struct {
+	Layout layout.Layout
+	// Create makes missing buckets (hosts do); otherwise a missing bucket
+	// is ErrNoPlatform (clients).
+	Create bool
+	// Replicas of each bucket; 0 means 1.
+	Replicas int
+}
+
+// Registry reads and writes deployments and node reports.
+//
+// Threading: safe for concurrent use.
+type Registry struct {
+	js     jetstream.JetStream
+	layout layout.Layout
+	apps   jetstream.KeyValue
+	status jetstream.KeyValue
+	wasm   jetstream.ObjectStore
+}
+
+// Open binds (or, with Config.Create, creates) the platform's buckets.
+func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Registry, error) {
+	r := &Registry{js: js, layout: cfg.Layout}
+	replicas := max(cfg.Replicas, 1)
+	var err error
+	if cfg.Create {
+		r.apps, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: cfg.Layout.AppsBucket(), History: History, Replicas: replicas,
+			Description: "go-cluster deployments",
+		})
+		if err == nil {
+			r.status, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+				Bucket: cfg.Layout.StatusBucket(), History: 1, Replicas: replicas,
+				Description: "go-cluster app status by node",
+			})
+		}
+		if err == nil {
+			r.wasm, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+				Bucket: cfg.Layout.WasmStore(), Replicas: replicas,
+				Description: "go-cluster wasm modules by sha256",
+			})
+		}
+	} else {
+		r.apps, err = js.KeyValue(ctx, cfg.Layout.AppsBucket())
+		if err == nil {
+			r.status, err = js.KeyValue(ctx, cfg.Layout.StatusBucket())
+		}
+		if err == nil {
+			r.wasm, err = js.ObjectStore(ctx, cfg.Layout.WasmStore())
+		}
+		if errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, ErrNoPlatform
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the registry: %w", natsErr(err))
+	}
+	return r, nil
+}
+
+// natsErr wraps a NATS error with the abi sentinel that says what kind of
+// failure it is, so callers can errors.Is it without importing NATS.
+func natsErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrObjectNotFound):
+		return fmt.Errorf("%w (%w)", abi.ErrNotFound, err)
+	case errors.Is(err, jetstream.ErrKeyExists), errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return fmt.Errorf("%w (%w)", abi.ErrConflict, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w (%w)", abi.ErrTimeout, err)
+	case errors.Is(err, context.Canceled):
+		return err
+	}
+	return fmt.Errorf("%w (%w)", abi.ErrUnavailable, err)
+}
+
+// Status is one node's report on one app.
+type Status struct {
+	App       string    `json:"app"`
+	Node      string    `json:"node"`
+	Revision  uint64    `json:"revision"` // the deployment revision it runs or tried
+	Digest    string    `json:"digest"`
+	State     State     `json:"state"`
+	Error     string    `json:"error,omitempty"`
+	Instances int       `json:"instances"`
+	At        time.Time `json:"at"`
+}
+
+// State is how an app runs on a node.
+type State string
+
+// States of an app on a node.
+const (
+	StateLoading State = "loading"
+	StateRunning State = "running"
+	StateFailed  State = "failed"
+)
