@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,8 @@ type instance struct {
 	pending    []byte
 	hasPending bool
 }
+
+var errGuestExited = errors.New("guest exited")
 
 // exitTimeout is the exit code the timer closes a module with.
 const exitTimeout = 0xdead0001
@@ -145,9 +148,10 @@ func (in *instance) call(ctx context.Context, method string, payload []byte) ([]
 	if err := in.handle.CallWithStack(cc, in.stack); err != nil {
 		return nil, in.failure(ctx, method, err)
 	}
-	if in.mod.IsClosed() { // exit code 0 closes the module without an error
-		in.broken = true
-		return nil, fmt.Errorf("cannot call %s.%s: guest exited: %w", in.app.name, method, abi.ErrInternal)
+	if in.mod.IsClosed() {
+		// Exit code 0 closes the module without an error; so does a
+		// timeout that fired as the guest returned.
+		return nil, in.failure(ctx, method, errGuestExited)
 	}
 	return in.result(method, abi.Status(api.DecodeI32(in.stack[0])))
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,28 @@ func TestCallerCancelStopsGuest(t *testing.T) {
 	if _, err := a.Call(ctx, "echo", nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("call with a done context: err = %v", err)
 	}
+}
+
+// TestLoopingGuestLetsGCRun checks that a guest spinning in native code
+// does not stop the world: Go's garbage collector must be able to preempt
+// its goroutine, or a single busy guest would freeze the whole host.
+func TestLoopingGuestLetsGCRun(t *testing.T) {
+	a, _ := load(t, "testapp", nil, Limits{Timeout: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Call(ctx, "loop", nil)
+		done <- err
+	}()
+	waitFor(t, "the loop to start", func() bool { return a.Stats().Busy == 1 })
+	runtime.GC()
+	select {
+	case err := <-done:
+		t.Fatalf("the loop ended (%v) before the GC could finish", err)
+	default:
+	}
+	cancel()
+	<-done
 }
 
 func TestWaitForInstanceHonoursContext(t *testing.T) {

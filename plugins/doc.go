@@ -1,0 +1,12 @@
+// Package plugins runs go-cluster apps compiled to WebAssembly: it compiles
+// modules (with an on-disk cache), instantiates them into per-app pools,
+// binds the host functions of the native ABI and enforces each app's
+// limits on memory, time, concurrency and payload size. It knows nothing of
+// NATS: a guest reaches the outside only through the Capabilities the host
+// implements per app.
+//
+// A node has one Runtime; Runtime.Inspect validates a module at deploy and
+// Runtime.Load starts it as an App, whose Call runs one API call in an
+// instance of its own. README.md in this directory explains how instances,
+// limits, timeouts and the compilation cache work, and why.
+package plugins
