@@ -132,7 +132,11 @@ func (a *App) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, 
 		// the limit as if it were malformed; tell that case apart.
 		if probe, perr := compile(ctx, a.rt.inspector, wasm); perr == nil {
 			defer probe.Close(ctx)
-			return nil, fmt.Errorf("cannot compile: module needs more memory than the %s limit (%v): %w", formatBytes(a.lim.Memory), err, abi.ErrLimit)
+			var need uint64
+			for _, m := range probe.ExportedMemories() {
+				need = max(need, uint64(m.Min())<<16)
+			}
+			return nil, fmt.Errorf("cannot compile: module starts with %s of memory, over the %s limit: %w", formatBytes(need), formatBytes(a.lim.Memory), abi.ErrLimit)
 		}
 		return nil, fmt.Errorf("cannot compile: %w", err)
 	}

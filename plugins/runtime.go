@@ -144,14 +144,22 @@ var wasmMagic = []byte("\x00asm")
 // can tell apart from a valid module the host refuses.
 func compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (wazero.CompiledModule, error) {
 	if !bytes.HasPrefix(wasm, wasmMagic) {
-		return nil, fmt.Errorf("%w: %w: it does not start with the wasm magic bytes \\0asm", ErrNotWasm, abi.ErrInvalid)
+		return nil, notWasm{`it does not start with the wasm magic bytes \0asm`}
 	}
 	compiled, err := rt.CompileModule(ctx, wasm)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w: %v", ErrNotWasm, abi.ErrInvalid, err)
+		return nil, notWasm{err.Error()}
 	}
 	return compiled, nil
 }
+
+// notWasm reads "not a wasm module: <why>" and matches both ErrNotWasm and
+// abi.ErrInvalid.
+type notWasm struct{ why string }
+
+func (e notWasm) Error() string { return ErrNotWasm.Error() + ": " + e.why }
+
+func (e notWasm) Is(target error) bool { return target == ErrNotWasm || target == abi.ErrInvalid }
 
 // check refuses a compiled module the host cannot run: it must speak a
 // known ABI, export the functions that ABI needs with their exact types,
