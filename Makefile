@@ -10,7 +10,27 @@ EXAMPLES := $(patsubst %/app.yaml,%,$(wildcard examples/*/app.yaml))
 # Every test guest: one main package per directory of the guests module.
 GUESTS := $(patsubst %/,%,$(dir $(wildcard plugins/testdata/guests/*/main.go)))
 
-.PHONY: examples guests sdk
+.PHONY: all build test vet bench examples guests sdk
+
+all: build
+
+## build: the go-cluster binary in bin/
+build:
+	$(GO) build -o bin/go-cluster ./cmd/go-cluster
+
+## test: everything: example wasm, the SDK, vet, all tests, one pass of every benchmark
+test: examples sdk vet
+	$(GO) test -count=1 -timeout 40m ./...
+	cd examples/basic && $(GO) test -count=1 ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
+
+vet:
+	$(GO) vet ./...
+	cd plugins/testdata/guests && GOOS=wasip1 GOARCH=wasm $(GO) vet ./...
+
+## bench: the benchmarks behind BENCHMARKS.md
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 -timeout 60m ./abi/ ./plugins/ ./host/
 
 ## examples: build every examples/*/ with an app.yaml into its wasm
 examples:

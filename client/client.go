@@ -115,12 +115,7 @@ func (c *Client) Deploy(ctx context.Context, m *manifest.Manifest, wasm []byte, 
 
 // Inspect tells whether a host could run the module, and why not.
 func Inspect(ctx context.Context, wasm []byte) error {
-	rt, err := plugins.New(plugins.Config{})
-	if err != nil {
-		return err
-	}
-	defer rt.Close(ctx)
-	_, err = rt.Inspect(ctx, wasm)
+	_, err := plugins.Check(ctx, wasm)
 	return err
 }
 

@@ -125,7 +125,9 @@ func coldDeployAndCall(b *testing.B, c *client.Client, m *manifest.Manifest, was
 // withCustomSection appends a custom section: the module means the same
 // but its bytes, digest and compilation-cache key differ.
 func withCustomSection(wasm []byte, name string) []byte {
-	body := append(uleb(uint32(len(name))), name...)
+	// The section carries one data byte: wazero refuses an empty custom
+	// section at the very end of a module.
+	body := append(append(uleb(uint32(len(name))), name...), 1)
 	out := append([]byte{}, wasm...)
 	out = append(out, 0)
 	out = append(out, uleb(uint32(len(body)))...)

@@ -120,8 +120,14 @@ func trapModule() []byte {
 	return wasmModule{funcs: nativeFuncs(0x00), memory: true}.bytes()
 }
 
+// TestInspect runs every case through Runtime.Inspect (compiles) and
+// Check (validates only): both must agree.
 func TestInspect(t *testing.T) {
 	r, _ := newTestRuntime(t)
+	checks := map[string]func(context.Context, []byte) (abi.Kind, error){
+		"Inspect": r.Inspect,
+		"Check":   Check,
+	}
 	testapp := guest(t, "testapp")
 	tests := []struct {
 		name string
@@ -152,26 +158,32 @@ func TestInspect(t *testing.T) {
 			imports: []wasmImport{{abi.ExtismModule, "input_length", 0}}}.bytes(), abi.KindExtism, nil, ""},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			kind, err := r.Inspect(context.Background(), tt.wasm)
-			if kind != tt.kind {
-				t.Errorf("kind = %v, want %v", kind, tt.kind)
-			}
-			if tt.err == nil {
-				if err != nil {
-					t.Errorf("err = %v", err)
-				}
-				return
-			}
-			for _, want := range tt.err {
-				if !errors.Is(err, want) {
-					t.Errorf("err = %v, want one wrapping %v", err, want)
-				}
-			}
-			if err != nil && !strings.Contains(err.Error(), tt.msg) {
-				t.Errorf("err = %q, want it to mention %q", err, tt.msg)
-			}
-		})
+		for how, inspect := range checks {
+			t.Run(how+"/"+tt.name, func(t *testing.T) {
+				testInspectCase(t, inspect, tt.wasm, tt.kind, tt.err, tt.msg)
+			})
+		}
+	}
+}
+
+func testInspectCase(t *testing.T, inspect func(context.Context, []byte) (abi.Kind, error), wasm []byte, wantKind abi.Kind, wantErrs []error, msg string) {
+	kind, err := inspect(context.Background(), wasm)
+	if kind != wantKind {
+		t.Errorf("kind = %v, want %v", kind, wantKind)
+	}
+	if wantErrs == nil {
+		if err != nil {
+			t.Errorf("err = %v", err)
+		}
+		return
+	}
+	for _, want := range wantErrs {
+		if !errors.Is(err, want) {
+			t.Errorf("err = %v, want one wrapping %v", err, want)
+		}
+	}
+	if err != nil && !strings.Contains(err.Error(), msg) {
+		t.Errorf("err = %q, want it to mention %q", err, msg)
 	}
 }
 

@@ -129,6 +129,25 @@ func (r *Runtime) Inspect(ctx context.Context, wasm []byte) (abi.Kind, error) {
 	return kind, nil
 }
 
+// Check tells whether a host could run wasm and which ABI it speaks, like
+// Inspect, but only decodes and validates it with wazero's interpreter: no
+// machine code is produced, so a client checks a module of megabytes in a
+// fraction of the time a compile takes.
+func Check(ctx context.Context, wasm []byte) (abi.Kind, error) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	compiled, err := compile(ctx, rt, wasm)
+	if err != nil {
+		return 0, fmt.Errorf("cannot check module: %w", err)
+	}
+	defer compiled.Close(ctx)
+	kind, err := check(compiled)
+	if err != nil {
+		return 0, fmt.Errorf("cannot check module: %w", err)
+	}
+	return kind, nil
+}
+
 func (r *Runtime) checkOpen() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
