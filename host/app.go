@@ -26,13 +26,20 @@ type app struct {
 	plug *plugins.App
 	svc  micro.Service
 
-	// slots bounds the calls dispatched at once; past it the NATS
-	// subscription buffers (and, past its limits, drops) instead.
-	slots chan struct{}
+	// work feeds the app's workers, one per pool instance. Its buffer
+	// bounds the calls waiting; past it the NATS subscription buffers.
+	work    chan job
+	workers sync.WaitGroup
 
-	mu       sync.Mutex
+	mu       sync.RWMutex // guards stopping and sends on work
 	stopping bool
-	inflight sync.WaitGroup
+}
+
+// job is one request for a worker.
+type job struct {
+	req    micro.Request
+	method string
+	mm     *methodMetrics
 }
 
 // startApp loads dep's module and serves its API.
@@ -50,9 +57,12 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment) (*app, er
 	if err != nil {
 		return nil, fmt.Errorf("cannot load %s %s: %w", m.Name, m.Version, err)
 	}
-	a := &app{h: h, dep: dep, plug: plug, slots: make(chan struct{}, 4*m.Limits.Instances)}
+	a := &app{h: h, dep: dep, plug: plug, work: make(chan job, 4*m.Limits.Instances)}
+	for range m.Limits.Instances {
+		a.workers.Go(a.worker)
+	}
 	if err := a.serve(); err != nil {
-		_ = plug.Close(context.WithoutCancel(ctx))
+		a.stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return a, nil
@@ -156,24 +166,25 @@ func (a *app) serve() error {
 	return nil
 }
 
-// handler dispatches each request to its own goroutine so that calls run
-// on as many instances as the pool has; the subscription callback only
-// waits when the app is saturated.
+// handler hands each request to the app's workers so that calls run on
+// as many instances as the pool has; the subscription callback only waits
+// when the app is saturated. Long-lived workers keep their grown stacks,
+// which a goroutine per call would grow again every time.
 func (a *app) handler(method string, mm *methodMetrics) micro.HandlerFunc {
 	return func(req micro.Request) {
-		a.mu.Lock()
+		a.mu.RLock()
+		defer a.mu.RUnlock()
 		if a.stopping {
-			a.mu.Unlock()
 			_ = req.Error(abi.StatusUnavailable.Code(), "app is stopping on this node", nil)
 			return
 		}
-		a.inflight.Add(1)
-		a.mu.Unlock()
-		a.slots <- struct{}{}
-		go func() {
-			defer func() { <-a.slots; a.inflight.Done() }()
-			a.call(req, method, mm)
-		}()
+		a.work <- job{req, method, mm}
+	}
+}
+
+func (a *app) worker() {
+	for j := range a.work {
+		a.call(j.req, j.method, j.mm)
 	}
 }
 
@@ -218,13 +229,16 @@ func headerSafe(s string) string {
 
 // stop stops taking calls, waits for those in flight, and frees the pool.
 func (a *app) stop(ctx context.Context) {
-	a.mu.Lock()
-	a.stopping = true
-	a.mu.Unlock()
 	if a.svc != nil {
 		_ = a.svc.Stop()
 	}
-	a.inflight.Wait()
+	a.mu.Lock()
+	if !a.stopping {
+		a.stopping = true
+		close(a.work)
+	}
+	a.mu.Unlock()
+	a.workers.Wait()
 	if err := a.plug.Close(ctx); err != nil {
 		a.h.log.Warn("cannot close app", "app", a.dep.App, "err", err)
 	}
