@@ -82,6 +82,7 @@ func BenchmarkColdStart(b *testing.B) {
 	m, wasm := loadBasic(b)
 	seq := 0
 	measure := func(b *testing.B, module func() []byte) {
+		var total time.Duration
 		for b.Loop() {
 			b.StopTimer()
 			seq++
@@ -91,18 +92,24 @@ func BenchmarkColdStart(b *testing.B) {
 			b.StartTimer()
 			start := time.Now()
 			coldDeployAndCall(b, c, &mm, mod)
-			b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/start")
+			total += time.Since(start)
 			b.StopTimer()
 			if err := c.Registry().Undeploy(context.Background(), mm.Name); err != nil {
 				b.Fatal(err)
 			}
 			b.StartTimer()
 		}
+		b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/start")
 	}
 	b.Run("cold-cache", func(b *testing.B) {
 		measure(b, func() []byte { return withCustomSection(wasm, fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), seq)) })
 	})
 	b.Run("warm-cache", func(b *testing.B) {
+		// The first deploy of these bytes compiles them; the ones measured
+		// find them in the cache.
+		warm := *m
+		warm.Name = "warmup"
+		coldDeployAndCall(b, c, &warm, wasm)
 		measure(b, func() []byte { return wasm })
 	})
 }
