@@ -24,10 +24,47 @@
 //	    answers by calling reply (the last call wins; none means an empty
 //	    reply) and returns a Status. When the status is not OK the reply
 //	    bytes are the error message.
+//	gocluster_v1_event(kind i32, payload_len i32) -> status i32
+//	    Optional. Delivers one lifecycle event (an Event). The buffer holds
+//	    payload_len bytes of payload, written exactly as for handle. The
+//	    guest returns a Status: OK when it took the event in; anything else
+//	    means it refused or failed, with the reply bytes as the message.
+//	    A guest answers OK to a kind it does not know, so later hosts of
+//	    this major version may add kinds. A module without this export
+//	    gets no events and still loads.
 //	_initialize()
 //	    The WASI reactor initialiser (Go's -buildmode=c-shared emits it).
 //	    Optional; when present the host calls it once per instance before
 //	    anything else.
+//
+// # Lifecycle events
+//
+// The host tells each instance what happens to its app through
+// gocluster_v1_event, one event at a time and never during a call. Kinds
+// and payloads:
+//
+//	1 start         none        the instance is about to serve calls
+//	2 active        none        this node holds the app's lease
+//	3 passive       none        this node is a warm standby
+//	4 stop          none        the instance is about to be closed
+//	5 member_join   node id     a node joined the app's group
+//	6 member_leave  node id     a node left the app's group
+//	7 own           partitions  this node now also owns these partitions
+//	8 release       partitions  this node no longer owns these partitions
+//
+// A node id is its bytes, as the host names nodes (letters, digits, "_"
+// and "-"). Partitions use the partitions encoding (see AppendPartitions):
+// little-endian u32s, strictly ascending.
+//
+// The role (active or passive) and the owned partitions are state: an
+// instance that starts after they were set, because the pool grew or a
+// failed instance was replaced, receives start, then its role event if the
+// app has one, then own with every partition its node owns, all before its
+// first call. An instance that refused an event (non-OK status) keeps its
+// previous state; the host may send the event again. Member events are
+// news, not state: only the instances alive when they happen receive them.
+// stop goes to each instance as the app is closed; a host that cannot
+// wait (a trapped instance, a kill) does not send it.
 //
 // # Host functions (import module "gocluster_v1")
 //
@@ -97,8 +134,16 @@ const (
 const (
 	ExportBuffer     = ExportPrefix + "buffer"
 	ExportHandle     = ExportPrefix + "handle"
+	ExportEvent      = ExportPrefix + "event"
 	ExportInitialize = "_initialize"
 )
+
+// Exports lists every guest export of this version, required or optional,
+// for tests and tools that must cover them all.
+var Exports = []string{ExportBuffer, ExportHandle, ExportEvent, ExportInitialize}
+
+// RequiredExports lists the exports a native module cannot do without.
+var RequiredExports = []string{ExportBuffer, ExportHandle}
 
 // Host functions in ImportModule.
 const (

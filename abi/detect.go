@@ -64,7 +64,7 @@ func Detect(importModules, exports []string) (Kind, error) {
 	switch {
 	case len(versions) > 0:
 		var missing []string
-		for _, e := range []string{ExportBuffer, ExportHandle} {
+		for _, e := range RequiredExports {
 			if !exported[e] {
 				missing = append(missing, e)
 			}

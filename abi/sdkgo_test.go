@@ -18,18 +18,32 @@ import (
 
 const sdkGoABIFile = "../sdk-go/abi.go"
 
-// sdkGoNames maps each constant of this package to the name sdk-go gives it
-// and its value here. Constants sdk-go has no use for are in sdkGoSkip.
-var sdkGoNames = []struct {
+// sdkGoName is a constant of this package, the name sdk-go gives it and its
+// value here.
+type sdkGoName struct {
 	abi, sdk string
 	want     constant.Value
-}{
+}
+
+// sdkGoNames lists every constant sdk-go must agree on. Constants sdk-go
+// has no use for are in sdkGoSkip.
+var sdkGoNames = []sdkGoName{
 	{"Version", "version", constant.MakeInt64(Version)},
 	{"ImportModule", "importModule", constant.MakeString(ImportModule)},
 	{"ExportPrefix", "exportPrefix", constant.MakeString(ExportPrefix)},
 	{"ExportBuffer", "exportBuffer", constant.MakeString(ExportBuffer)},
 	{"ExportHandle", "exportHandle", constant.MakeString(ExportHandle)},
+	{"ExportEvent", "exportEvent", constant.MakeString(ExportEvent)},
 	{"ExportInitialize", "exportInitialize", constant.MakeString(ExportInitialize)},
+	{"EventStart", "eventStart", constant.MakeInt64(int64(EventStart))},
+	{"EventActive", "eventActive", constant.MakeInt64(int64(EventActive))},
+	{"EventPassive", "eventPassive", constant.MakeInt64(int64(EventPassive))},
+	{"EventStop", "eventStop", constant.MakeInt64(int64(EventStop))},
+	{"EventMemberJoin", "eventMemberJoin", constant.MakeInt64(int64(EventMemberJoin))},
+	{"EventMemberLeave", "eventMemberLeave", constant.MakeInt64(int64(EventMemberLeave))},
+	{"EventOwn", "eventOwn", constant.MakeInt64(int64(EventOwn))},
+	{"EventRelease", "eventRelease", constant.MakeInt64(int64(EventRelease))},
+	{"PartitionSize", "partitionSize", constant.MakeInt64(PartitionSize)},
 	{"FuncABIVersion", "funcABIVersion", constant.MakeString(FuncABIVersion)},
 	{"FuncReply", "funcReply", constant.MakeString(FuncReply)},
 	{"FuncLog", "funcLog", constant.MakeString(FuncLog)},
@@ -100,17 +114,32 @@ func TestSDKGoCoversABI(t *testing.T) {
 			t.Errorf("host function %q is not compared with sdk-go", f)
 		}
 	}
-	for _, s := range Statuses() {
-		found := false
-		for _, n := range sdkGoNames {
-			if strings.HasPrefix(n.abi, "Status") && constant.Compare(n.want, token.EQL, constant.MakeInt64(int64(s))) {
-				found = true
-			}
+	for _, e := range Exports {
+		if !values[constant.MakeString(e).ExactString()] {
+			t.Errorf("guest export %q is not compared with sdk-go", e)
 		}
-		if !found {
+	}
+	for _, s := range Statuses() {
+		if !comparesInt(sdkGoNames, "Status", int64(s)) {
 			t.Errorf("status %v is not compared with sdk-go", s)
 		}
 	}
+	for _, e := range Events() {
+		if !comparesInt(sdkGoNames, "Event", int64(e)) {
+			t.Errorf("event %v is not compared with sdk-go", e)
+		}
+	}
+}
+
+// comparesInt tells whether one of names is a constant whose name starts
+// with prefix and whose value is v.
+func comparesInt(names []sdkGoName, prefix string, v int64) bool {
+	for _, n := range names {
+		if strings.HasPrefix(n.abi, prefix) && constant.Compare(n.want, token.EQL, constant.MakeInt64(v)) {
+			return true
+		}
+	}
+	return false
 }
 
 // sdkGoConsts type-checks sdk-go's abi.go on its own and returns the value

@@ -16,8 +16,25 @@ const (
 	exportPrefix     = "gocluster_v1_"
 	exportBuffer     = exportPrefix + "buffer"
 	exportHandle     = exportPrefix + "handle"
+	exportEvent      = exportPrefix + "event"
 	exportInitialize = "_initialize"
 )
+
+// Lifecycle event kinds, the first argument of gocluster_v1_event.
+const (
+	eventStart       = 1 // no payload
+	eventActive      = 2 // no payload
+	eventPassive     = 3 // no payload
+	eventStop        = 4 // no payload
+	eventMemberJoin  = 5 // payload: the node id
+	eventMemberLeave = 6 // payload: the node id
+	eventOwn         = 7 // payload: partitions
+	eventRelease     = 8 // payload: partitions
+)
+
+// partitionSize is the size of one partition in an own or release payload:
+// a little-endian u32. Partitions come strictly ascending.
+const partitionSize = 4
 
 // Host functions in importModule.
 const (
