@@ -47,6 +47,24 @@
 // StatusInternal with the panic's text; a fatal runtime error (out of
 // memory, stack overflow) ends the instance and the host replaces it.
 //
+// # Lifecycle
+//
+// Besides calls, the host sends each instance lifecycle events: OnStart
+// before it serves, OnActive and OnPassive as its node takes or leaves the
+// active role (pattern active-passive), OnOwn and OnRelease as its node
+// gains or gives up partitions (pattern ring), OnMemberJoin and
+// OnMemberLeave as nodes come and go, and OnStop before it is closed.
+// Register handlers from init for those the app cares about; the others
+// succeed as no-ops. CurrentRole, Owned and Owns report what the events
+// told the instance so far. An instance added later is brought up to date
+// before its first call: OnStart, its role, then OnOwn with all the
+// partitions its node owns.
+//
+//	func init() {
+//		sdk.OnActive(func() error { return openWriter() })
+//		sdk.OnPassive(func() error { return closeWriter() })
+//	}
+//
 // # Output
 //
 // Use Log and Logf: they reach the host's log labelled with the app and the

@@ -75,3 +75,67 @@ func ExampleError() {
 		return val, err // other errors keep their status
 	})
 }
+
+// An active-passive app runs its schedule only on the active node: the host
+// calls OnActive when this node takes the lease and OnPassive when it is,
+// or becomes, a standby. An error from OnActive makes the host step down.
+func ExampleOnActive() {
+	var ticking bool
+	sdk.OnActive(func() error {
+		if _, err := sdk.KVPut("leader-seen", []byte("1")); err != nil {
+			return fmt.Errorf("cannot take over: %w", err)
+		}
+		ticking = true
+		return nil
+	})
+	sdk.OnPassive(func() error {
+		ticking = false
+		return nil
+	})
+	sdk.Handle("example.tick", func([]byte) ([]byte, error) {
+		if !ticking || sdk.CurrentRole() != sdk.RoleActive {
+			return nil, fmt.Errorf("standby: %w", sdk.ErrUnavailable)
+		}
+		return []byte("tick"), nil
+	})
+}
+
+// A ring app serves only the partitions its node owns. OnOwn and OnRelease
+// bracket each partition's life on this node; sdk.Owns answers from the
+// state they recorded.
+func ExampleOnOwn() {
+	const partitions = 256
+	cache := map[int]map[string][]byte{}
+	sdk.OnOwn(func(owned []int) error {
+		for _, p := range owned {
+			cache[p] = map[string][]byte{}
+		}
+		return nil
+	})
+	sdk.OnRelease(func(released []int) error {
+		for _, p := range released {
+			delete(cache, p)
+		}
+		return nil
+	})
+	sdk.Handle("example.get", func(key []byte) ([]byte, error) {
+		p := int(crc(key) % partitions)
+		if !sdk.Owns(p) {
+			return nil, fmt.Errorf("partition %d lives elsewhere: %w", p, sdk.ErrUnavailable)
+		}
+		v, ok := cache[p][string(key)]
+		if !ok {
+			return nil, sdk.ErrNotFound
+		}
+		return v, nil
+	})
+}
+
+// crc is a stand-in for the app's partitioning hash.
+func crc(b []byte) uint32 {
+	var h uint32 = 2166136261
+	for _, c := range b {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
+}

@@ -73,3 +73,11 @@ func exportBufferFunc(size int32) uint32 {
 func exportHandleFunc(methodLen, payloadLen int32) int32 {
 	return int32(dispatch(methodLen, payloadLen))
 }
+
+// exportEventFunc is gocluster_v1_event: runs the handler of one lifecycle
+// event, its payload in the input buffer, and returns its Status.
+//
+//go:wasmexport gocluster_v1_event
+func exportEventFunc(kind, payloadLen int32) int32 {
+	return int32(event(kind, payloadLen))
+}
