@@ -9,9 +9,11 @@ import (
 	"github.com/ozanturksever/go-cluster/manifest"
 )
 
-// cand is an eligible node for one app.
+// cand is an eligible node for one app. It holds no pointers, so sorting
+// candidates moves plain words (no write barriers), which is most of what
+// Compute does on a large cluster.
 type cand struct {
-	id       string
+	node     int    // index in cluster.nodes, which are sorted by id
 	score    int    // manifest Score: the prefer weights it matches
 	weight   uint64 // rendezvous weight of (app, node)
 	held     bool   // in the previous assignment
@@ -28,7 +30,7 @@ func rank(a, b cand) int {
 	if c := cmp.Compare(b.weight, a.weight); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.id, b.id)
+	return cmp.Compare(a.node, b.node) // the same order as the ids
 }
 
 // rankUncordonedFirst is rank with every cordoned node after every other:
@@ -51,20 +53,21 @@ func (c *cluster) place(app App, prev Assignment, st func(string) string) Assign
 		out.Reason = bad
 		return out
 	}
-	cands, causes := c.candidates(app, prev, st)
+	cands, held := c.candidates(app, prev)
+	causes := func(i int) cause { return c.why(app, i, held[i], st) }
 	pin, pinReason := c.pin(app, causes)
 	chosen := choose(app, cands, pin)
 	first := pin
-	if first == "" && app.Mode == manifest.ModeSingleton && len(prev.Nodes) > 0 {
-		if i := slices.IndexFunc(chosen, func(x cand) bool { return x.id == prev.Nodes[0] }); i >= 0 && !chosen[i].cordoned {
-			first = prev.Nodes[0]
+	if first < 0 && app.Mode == manifest.ModeSingleton && len(prev.Nodes) > 0 {
+		if i := slices.IndexFunc(chosen, func(x cand) bool { return c.nodes[x.node].ID == prev.Nodes[0] }); i >= 0 && !chosen[i].cordoned {
+			first = chosen[i].node
 		}
 	}
-	out.Nodes = orderNodes(chosen, first)
+	out.Nodes = c.orderNodes(chosen, first)
 	if app.Pattern == manifest.PatternRing && len(out.Nodes) > 0 {
 		out.Partitions = partition(app.Name, out.Nodes, app.Partitions)
 	}
-	out.Reason = join(c.shortfall(app, out.Nodes, causes), pinReason, cordonedOnly(app, chosen))
+	out.Reason = join(c.shortfall(app, out.Nodes, causes), pinReason, cordonedOnly(app, out.Nodes, chosen))
 	return out
 }
 
@@ -100,104 +103,119 @@ func normalize(app App) (App, string) {
 	return app, ""
 }
 
-// candidates returns the nodes the app may run on, and for every node
-// index the cause that rules it out (the zero cause for candidates).
-func (c *cluster) candidates(app App, prev Assignment, st func(string) string) ([]cand, []cause) {
-	causes := make([]cause, len(c.nodes))
-	cands := make([]cand, 0, len(c.nodes))
-	for i, n := range c.nodes {
-		held := slices.Contains(prev.Nodes, n.ID)
-		info := c.info(i)
-		switch {
-		case !app.Placement.Eligible(info):
-			causes[i] = explain(app.Placement, info, st)
-		case n.Draining:
-			causes[i] = causeDraining
-		case n.Cordoned && !held:
-			causes[i] = causeCordoned
-		default:
-			cands = append(cands, cand{
-				id:       n.ID,
-				score:    app.Placement.Score(info),
-				weight:   nodeWeight(app.Name, n.ID),
-				held:     held,
-				cordoned: n.Cordoned,
-			})
+// candidates returns the nodes the app may run on, best first, and which
+// nodes the previous assignment had, by node index.
+func (c *cluster) candidates(app App, prev Assignment) ([]cand, []bool) {
+	held := make([]bool, len(c.nodes))
+	for _, id := range prev.Nodes {
+		if i, ok := c.index[id]; ok {
+			held[i] = true
 		}
 	}
-	slices.SortFunc(cands, rank)
-	return cands, causes
+	cands := make([]cand, 0, len(c.nodes))
+	for i, n := range c.nodes {
+		if n.Draining || n.Cordoned && !held[i] {
+			continue
+		}
+		info := c.info(i)
+		if !app.Placement.Eligible(info) {
+			continue
+		}
+		cands = append(cands, cand{
+			node:     i,
+			score:    app.Placement.Score(info),
+			weight:   nodeWeight(app.Name, n.ID),
+			held:     held[i],
+			cordoned: n.Cordoned,
+		})
+	}
+	slices.SortFunc(cands, rankUncordonedFirst)
+	return cands, held
 }
 
-// pin returns the operator's move target when it can be honoured, or why
-// not.
-func (c *cluster) pin(app App, causes []cause) (string, string) {
+// why returns what rules node i out for the app, the zero cause when
+// nothing does. It mirrors candidates, which skips the wording: most
+// nodes ruled out are never reported.
+func (c *cluster) why(app App, i int, held bool, st func(string) string) cause {
+	n, info := c.nodes[i], c.info(i)
+	switch {
+	case !app.Placement.Eligible(info):
+		return explain(app.Placement, info, st)
+	case n.Draining:
+		return causeDraining
+	case n.Cordoned && !held:
+		return causeCordoned
+	}
+	return cause{}
+}
+
+// pin returns the node index of the operator's move target when it can be
+// honoured (-1 when there is none), or why not.
+func (c *cluster) pin(app App, causes func(int) cause) (int, string) {
 	to := app.MoveTo
 	if to == "" {
-		return "", ""
+		return -1, ""
 	}
 	i, known := c.index[to]
 	switch {
 	case !known:
-		return "", fmt.Sprintf("cannot move to %s: no such node", to)
-	case causes[i].one != "":
-		return "", fmt.Sprintf("cannot move to %s: it %s", to, causes[i].one)
+		return -1, fmt.Sprintf("cannot move to %s: no such node", to)
+	case causes(i).one != "":
+		return -1, fmt.Sprintf("cannot move to %s: it %s", to, causes(i).one)
 	case c.nodes[i].Cordoned:
-		return "", fmt.Sprintf("cannot move to %s: it %s", to, causeCordoned.one)
+		return -1, fmt.Sprintf("cannot move to %s: it %s", to, causeCordoned.one)
 	}
-	return to, ""
+	return i, ""
 }
 
-// choose picks the nodes the app runs on from the ranked candidates.
-func choose(app App, cands []cand, pin string) []cand {
+// choose picks the nodes the app runs on from the ranked candidates, and
+// returns them ranked.
+func choose(app App, cands []cand, pin int) []cand {
 	if app.Mode != manifest.ModeReplicas {
 		return cands
 	}
 	chosen := make([]cand, 0, min(app.Replicas, len(cands)))
 	for _, x := range cands {
-		if x.id == pin {
+		if x.node == pin {
 			chosen = append(chosen, x)
 		}
 	}
-	// Previous holders first, so nothing moves that need not; among them
-	// uncordoned ones, so a shrink leaves cordoned nodes first.
-	held := slices.DeleteFunc(slices.Clone(cands), func(x cand) bool { return !x.held || x.id == pin })
-	slices.SortFunc(held, rankUncordonedFirst)
-	for _, x := range held {
-		if len(chosen) < app.Replicas {
+	// Previous holders first, so nothing moves that need not; cands puts
+	// uncordoned ones first, so a shrink leaves cordoned nodes first.
+	for _, x := range cands {
+		if len(chosen) < app.Replicas && x.held && x.node != pin {
 			chosen = append(chosen, x)
 		}
 	}
 	for _, x := range cands {
-		if len(chosen) < app.Replicas && !x.held && x.id != pin {
+		if len(chosen) < app.Replicas && !x.held && x.node != pin {
 			chosen = append(chosen, x)
 		}
 	}
+	slices.SortFunc(chosen, rankUncordonedFirst)
 	return chosen
 }
 
-// orderNodes lists the chosen nodes preferred first: first (when set),
-// then the rest by rank with cordoned nodes last.
-func orderNodes(chosen []cand, first string) []string {
+// orderNodes lists the ids of the chosen nodes, which are in rank order
+// with cordoned nodes last, with first (when not -1) moved to the front.
+func (c *cluster) orderNodes(chosen []cand, first int) []string {
 	if len(chosen) == 0 {
 		return nil // as a stored assignment reads back
 	}
-	sorted := slices.Clone(chosen)
-	slices.SortFunc(sorted, rankUncordonedFirst)
-	ids := make([]string, 0, len(sorted))
-	if first != "" {
-		ids = append(ids, first)
+	ids := make([]string, 0, len(chosen))
+	if first >= 0 {
+		ids = append(ids, c.nodes[first].ID)
 	}
-	for _, x := range sorted {
-		if x.id != first {
-			ids = append(ids, x.id)
+	for _, x := range chosen {
+		if x.node != first {
+			ids = append(ids, c.nodes[x.node].ID)
 		}
 	}
 	return ids
 }
 
 // shortfall explains an app placed on fewer nodes than asked.
-func (c *cluster) shortfall(app App, placed []string, causes []cause) string {
+func (c *cluster) shortfall(app App, placed []string, causes func(int) cause) string {
 	if len(c.nodes) == 0 {
 		return "no nodes"
 	}
@@ -221,15 +239,11 @@ func (c *cluster) shortfall(app App, placed []string, causes []cause) string {
 // cordonedOnly notes a singleton whose preferred active is a cordoned node:
 // it happens only when no other node is eligible, and the operator should
 // know the app has nowhere to fail over to.
-func cordonedOnly(app App, chosen []cand) string {
+func cordonedOnly(app App, placed []string, chosen []cand) string {
 	if app.Mode != manifest.ModeSingleton || len(chosen) == 0 || slices.ContainsFunc(chosen, func(x cand) bool { return !x.cordoned }) {
 		return ""
 	}
-	ids := make([]string, len(chosen))
-	for i, x := range chosen {
-		ids[i] = x.id
-	}
-	return "every eligible node is cordoned; it stays on " + names(ids)
+	return "every eligible node is cordoned; it stays on " + names(placed)
 }
 
 func join(parts ...string) string {

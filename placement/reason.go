@@ -101,14 +101,15 @@ func selectorString(s manifest.Selector) string {
 // describe words the causes of the nodes ruled out, grouped by cause in
 // rule order. all reports that one cause ruled out every node, and the
 // text is then that cause's "all" form.
-func describe(nodes []Node, causes []cause) (text string, all bool) {
+func describe(nodes []Node, causes func(int) cause) (text string, all bool) {
 	type group struct {
 		c   cause
 		ids []string
 	}
 	var groups []*group
 	byText := make(map[string]*group)
-	for i, c := range causes {
+	for i := range nodes {
+		c := causes(i)
 		if c.one == "" {
 			continue
 		}
