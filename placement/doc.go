@@ -29,7 +29,10 @@
 //     member otherwise: it counts towards replicas and owns ring
 //     partitions.
 //   - Neither is ever the preferred active (Nodes[0]) while another node is
-//     eligible: cordoned nodes are listed after all others.
+//     eligible: cordoned nodes are listed after all others. So cordoning
+//     the node of a singleton's preferred active hands the preference to
+//     another node while the instance stays as a standby: cordon demotes,
+//     drain removes.
 //
 // # Modes
 //

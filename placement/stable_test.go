@@ -1,6 +1,7 @@
 package placement_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"testing"
@@ -190,5 +191,29 @@ func TestOwner(t *testing.T) {
 	}
 	if got := placement.Owner(placement.Assignment{}, 0); got != "" {
 		t.Errorf("Owner of nothing = %q", got)
+	}
+}
+
+// TestAssignmentJSON: an assignment read back from storage is the one
+// written, so feeding it back as prev changes nothing.
+func TestAssignmentJSON(t *testing.T) {
+	apps := []placement.App{
+		{Name: "cache", Mode: manifest.ModeSpread, Pattern: manifest.PatternRing, Partitions: 3},
+		{Name: "x", Placement: &manifest.Placement{Nodes: ids("n9")}},
+	}
+	want := placement.Compute(apps, five(), nil)
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]placement.Assignment
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip:\n got %#v\nwant %#v", got, want)
+	}
+	if again := placement.Compute(apps, five(), got); !reflect.DeepEqual(again, want) {
+		t.Errorf("recomputed from the stored form:\n got %v\nwant %v", again, want)
 	}
 }
