@@ -58,10 +58,8 @@ func (c *cluster) place(app App, prev Assignment, st func(string) string) Assign
 	pin, pinReason := c.pin(app, causes)
 	chosen := choose(app, cands, pin)
 	first := pin
-	if first < 0 && app.Mode == manifest.ModeSingleton && len(prev.Nodes) > 0 {
-		if i := slices.IndexFunc(chosen, func(x cand) bool { return c.nodes[x.node].ID == prev.Nodes[0] }); i >= 0 && !chosen[i].cordoned {
-			first = chosen[i].node
-		}
+	if first < 0 {
+		first = c.keepFirst(app, prev, chosen)
 	}
 	out.Nodes = c.orderNodes(chosen, first)
 	if app.Pattern == manifest.PatternRing && len(out.Nodes) > 0 {
@@ -69,6 +67,21 @@ func (c *cluster) place(app App, prev Assignment, st func(string) string) Assign
 	}
 	out.Reason = join(c.shortfall(app, out.Nodes, causes), pinReason, cordonedOnly(app, out.Nodes, chosen))
 	return out
+}
+
+// keepFirst returns the node index of a singleton's previous preferred
+// active when it is still chosen and not cordoned, else -1: moving the
+// active role is a failover, done only when it must be.
+func (c *cluster) keepFirst(app App, prev Assignment, chosen []cand) int {
+	if app.Mode != manifest.ModeSingleton || len(prev.Nodes) == 0 {
+		return -1
+	}
+	for _, x := range chosen {
+		if c.nodes[x.node].ID == prev.Nodes[0] && !x.cordoned {
+			return x.node
+		}
+	}
+	return -1
 }
 
 // normalize fills the manifest's defaults into a hand-built app and says
