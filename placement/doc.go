@@ -91,7 +91,8 @@
 //
 // # Bad input
 //
-// Compute never panics. A node id listed twice is one node with the
+// Compute never panics. A node with an empty id is ignored ("" means no
+// node in Owner and Moves). A node id listed twice is one node with the
 // strictest state of the copies (cordoned or draining if any copy is) and
 // only the labels all copies agree on. An app name listed twice, an
 // unknown mode or pattern, replicas below 1 or a ring size outside 1 to

@@ -122,6 +122,9 @@ func newCluster(nodes []Node) *cluster {
 	slices.SortStableFunc(sorted, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
 	c := &cluster{index: make(map[string]int, len(sorted))}
 	for _, n := range sorted {
+		if n.ID == "" {
+			continue // "" means "no node" in Owner and Moves
+		}
 		if i, dup := c.index[n.ID]; dup {
 			c.nodes[i] = merge(c.nodes[i], n)
 			continue
