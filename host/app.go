@@ -82,10 +82,11 @@ func (h *Host) capsFor(ctx context.Context, m *manifest.Manifest) (*caps, error)
 	if !m.Data.KV {
 		return c, nil
 	}
-	kv, err := h.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := registry.EnsureKV(ctx, h.js, jetstream.KeyValueConfig{
 		Bucket:      h.layout.AppKV(m.Name),
 		Description: "go-cluster app " + m.Name,
 		History:     1,
+		Replicas:    h.replicas,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the kv of %s: %w", m.Name, kvErr("open", err))

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"time"
 
@@ -159,6 +160,11 @@ func (s *apps) start(ctx context.Context, dep *registry.Deployment, old *app) {
 		s.failed[dep.App] = failure{revision: dep.Revision, err: err, retryable: retry, at: time.Now()}
 		h.metrics.loads.WithLabelValues(dep.App, "error").Inc()
 		log.Error("cannot start app", "err", err, "retrying", retry)
+		if retry {
+			// Still on its way: say why it waits, but not "failed".
+			s.report(ctx, dep, registry.StateLoading, fmt.Errorf("retrying: %w", err), 0)
+			return
+		}
 		s.report(ctx, dep, registry.StateFailed, err, 0)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -45,6 +46,15 @@ type Config struct {
 	// Listen is the embedded NATS server's client address; port -1 picks
 	// a free one.
 	Listen string
+	// ClusterListen is the embedded server's address for routes from its
+	// peers (HOST:PORT, port -1 picks one); empty runs it standalone.
+	ClusterListen string
+	// Routes are the peers' route URLs (nats://HOST:PORT): the embedded
+	// servers of all hosts form one NATS cluster with JetStream.
+	Routes []string
+	// Replicas of the platform's and the apps' buckets. 0 picks
+	// min(3, number of NATS servers): 1+len(Routes) when embedding.
+	Replicas int
 	// HTTPAddr serves /metrics, /healthz and /readyz; "off" disables it.
 	HTTPAddr string
 	// Retry is how long to wait before retrying work that failed for a
@@ -96,6 +106,24 @@ func (c *Config) Validate() error {
 		if _, _, err := splitListen(c.Listen); err != nil {
 			return fmt.Errorf("listen: %w (%w)", err, ErrConfig)
 		}
+		if c.ClusterListen != "" {
+			if _, _, err := splitListen(c.ClusterListen); err != nil {
+				return fmt.Errorf("cluster-listen: %w (%w)", err, ErrConfig)
+			}
+		}
+		for _, r := range c.Routes {
+			if u, err := url.Parse(r); err != nil || u.Host == "" {
+				return fmt.Errorf("routes: %q is not a URL like nats://HOST:PORT (%w)", r, ErrConfig)
+			}
+		}
+		if len(c.Routes) > 0 && c.ClusterListen == "" {
+			return fmt.Errorf("routes: need cluster-listen too, so peers can route back (%w)", ErrConfig)
+		}
+	} else if c.ClusterListen != "" || len(c.Routes) > 0 {
+		return fmt.Errorf("cluster-listen, routes: only for an embedded NATS; with --nats, the external NATS forms the cluster (%w)", ErrConfig)
+	}
+	if c.Replicas < 0 || c.Replicas > 5 {
+		return fmt.Errorf("replicas: %d is not 0 (auto) to 5 (%w)", c.Replicas, ErrConfig)
 	}
 	if c.HTTPAddr != "off" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
@@ -123,6 +151,17 @@ func splitListen(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("%q has a bad port", addr)
 	}
 	return h, port, nil
+}
+
+// replicas is how many copies each bucket keeps.
+func (c *Config) replicas(servers int) int {
+	if c.Replicas > 0 {
+		return c.Replicas
+	}
+	if c.NATSURL == "" {
+		servers = 1 + len(c.Routes)
+	}
+	return max(1, min(3, servers))
 }
 
 func (c *Config) path(elem ...string) string {

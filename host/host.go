@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -39,6 +40,7 @@ type Host struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	registry *registry.Registry
+	replicas int // of every bucket this host creates
 	runtime  *plugins.Runtime
 	http     *http.Server
 	httpAddr net.Addr
@@ -92,8 +94,8 @@ func (h *Host) Open(ctx context.Context) (err error) {
 	if h.js, err = jetstream.New(h.nc); err != nil {
 		return fmt.Errorf("cannot use JetStream: %w", err)
 	}
-	h.registry, err = registry.Open(ctx, h.js, registry.Config{Layout: h.layout, Create: true})
-	if err != nil {
+	h.replicas = h.cfg.replicas(1 + len(h.nc.DiscoveredServers()))
+	if err := h.openRegistry(ctx); err != nil {
 		return err
 	}
 	h.runtime, err = plugins.New(plugins.Config{CacheDir: h.cfg.path("cache"), Logger: h.log})
@@ -110,6 +112,44 @@ func (h *Host) Open(ctx context.Context) (err error) {
 	h.wg.Go(func() { h.apps.run(runCtx) })
 	h.log.Info("host started", "nats", h.ClientURL(), "http", h.HTTPAddr(), "platform", h.cfg.Platform, "data", h.cfg.DataDir)
 	return nil
+}
+
+// openRegistry creates or binds the platform's buckets, waiting while a
+// clustered JetStream is still forming (its peers may start later).
+func (h *Host) openRegistry(ctx context.Context) error {
+	start := time.Now()
+	lastLog := start
+	for {
+		// Each attempt gets its own deadline: a request sent before the
+		// JetStream meta leader exists gets no answer at all.
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		var err error
+		h.registry, err = registry.Open(actx, h.js, registry.Config{Layout: h.layout, Create: true, Replicas: h.replicas})
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("cannot open the platform's buckets (%d replicas): %w; are %d NATS servers with JetStream up and routed?", h.replicas, err, h.replicas)
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			lastLog = time.Now()
+			h.log.Info("waiting for JetStream to form", "replicas", h.replicas, "waited", time.Since(start).Round(time.Second), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// ClusterURL is where peers route to this host's embedded NATS, "" when
+// it runs standalone or NATS is external.
+func (h *Host) ClusterURL() string {
+	if h.ns == nil || h.ns.ClusterAddr() == nil {
+		return ""
+	}
+	return "nats://" + h.ns.ClusterAddr().String()
 }
 
 // Ready is closed once the apps deployed when the host started have been

@@ -2,6 +2,8 @@ package host
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -22,12 +24,20 @@ func (h *Host) startEmbedded() (*server.Server, error) {
 		StoreDir:   h.cfg.path("nats"),
 		MaxPayload: embeddedPayload,
 		NoSigs:     true,
-		NoLog:      true,
+	}
+	if h.cfg.ClusterListen != "" {
+		ch, cp, err := splitListen(h.cfg.ClusterListen)
+		if err != nil {
+			return nil, err
+		}
+		opts.Cluster = server.ClusterOpts{Name: "gc-" + h.cfg.Platform, Host: ch, Port: cp}
+		opts.Routes = server.RoutesFromStr(strings.Join(h.cfg.Routes, ","))
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("cannot configure embedded NATS: %w", err)
 	}
+	ns.SetLoggerV2(natsLogger{h.log}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
@@ -59,3 +69,22 @@ func (h *Host) connect() (*nats.Conn, error) {
 	}
 	return nc, nil
 }
+
+// natsLogger sends the embedded server's notices, warnings and errors to
+// the host's log; debug and trace are dropped.
+type natsLogger struct{ log *slog.Logger }
+
+func (l natsLogger) Noticef(format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l natsLogger) Warnf(format string, v ...any) {
+	l.log.Warn(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l natsLogger) Fatalf(format string, v ...any) {
+	l.log.Error(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l natsLogger) Errorf(format string, v ...any) {
+	l.log.Error(fmt.Sprintf(format, v...), "source", "nats")
+}
+func (l natsLogger) Debugf(string, ...any) {}
+func (l natsLogger) Tracef(string, ...any) {}

@@ -50,18 +50,18 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Registry, e
 	replicas := max(cfg.Replicas, 1)
 	var err error
 	if cfg.Create {
-		r.apps, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		r.apps, err = EnsureKV(ctx, js, jetstream.KeyValueConfig{
 			Bucket: cfg.Layout.AppsBucket(), History: History, Replicas: replicas,
 			Description: "go-cluster deployments",
 		})
 		if err == nil {
-			r.status, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			r.status, err = EnsureKV(ctx, js, jetstream.KeyValueConfig{
 				Bucket: cfg.Layout.StatusBucket(), History: 1, Replicas: replicas,
 				Description: "go-cluster app status by node",
 			})
 		}
 		if err == nil {
-			r.wasm, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			r.wasm, err = EnsureObjectStore(ctx, js, jetstream.ObjectStoreConfig{
 				Bucket: cfg.Layout.WasmStore(), Replicas: replicas,
 				Description: "go-cluster wasm modules by sha256",
 			})

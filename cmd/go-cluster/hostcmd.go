@@ -13,17 +13,23 @@ import (
 func runHost(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "host")
 	var cfg host.Config
-	var labels, level string
+	var labels, level, routes string
 	fs.StringVar(&cfg.DataDir, "data", host.DefaultDataDir, "directory for the embedded NATS store, modules and compilation cache")
 	fs.StringVar(&cfg.NodeID, "node", "", "this node's id (default: the hostname)")
 	fs.StringVar(&labels, "labels", "", "node labels for placement, k=v,k=v")
 	fs.StringVar(&cfg.Listen, "listen", host.DefaultListen, "embedded NATS client address")
 	fs.StringVar(&cfg.NATSURL, "nats", "", "use this external NATS (URL[,URL...]) instead of embedding one")
+	fs.StringVar(&cfg.ClusterListen, "cluster-listen", "", "embedded NATS route address for peers, HOST:PORT (enables clustering)")
+	fs.StringVar(&routes, "routes", "", "peers' route URLs, nats://HOST:PORT[,...]: the embedded servers form one NATS cluster")
+	fs.IntVar(&cfg.Replicas, "replicas", 0, "replicas of every bucket (0: min(3, NATS servers))")
 	fs.StringVar(&cfg.HTTPAddr, "http", host.DefaultHTTP, "address for /metrics, /healthz and /readyz, or off")
 	fs.StringVar(&cfg.Platform, "platform", "", "platform name (default \"default\")")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
+	}
+	if routes != "" {
+		cfg.Routes = strings.Split(routes, ",")
 	}
 	var err error
 	if cfg.Labels, err = parseLabels(labels); err != nil {

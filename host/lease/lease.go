@@ -1,0 +1,191 @@
+package lease
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+const (
+	// resyncEvery (times TTL) is how often a campaign re-reads the key as
+	// a safety net should its watch miss an event; standbys are woken by
+	// the watch, this only bounds the damage of a broken one.
+	resyncEvery = 4
+	// campaignRetry is the first pause after a failed acquisition that
+	// may pass (no stream leader, a reconnect); it doubles up to TTL.
+	campaignRetry = 50 * time.Millisecond
+)
+
+// Lease campaigns for one key on behalf of one holder and holds at most one
+// term at a time.
+//
+// Threading: all methods are safe for concurrent use; acquisitions are
+// serialised. A Lease owns no goroutine; each Term owns its renewer.
+type Lease struct {
+	cfg     Config
+	log     *slog.Logger
+	checked atomic.Bool // the bucket's settings were verified
+
+	mu   sync.Mutex // serialises acquisitions; guards term
+	term *Term
+
+	valueMu sync.Mutex
+	value   []byte // the value the next term starts with
+}
+
+// New checks cfg (after filling its defaults) and returns a Lease. It does
+// no I/O: the bucket's settings are checked by the first acquisition.
+func New(cfg Config) (*Lease, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Lease{
+		cfg:   cfg,
+		log:   cfg.Logger.With("lease", cfg.Key, "holder", cfg.Holder),
+		value: bytes.Clone(cfg.Value),
+	}, nil
+}
+
+// Config is the lease's configuration with its defaults filled in.
+func (l *Lease) Config() Config { return l.cfg }
+
+// TryAcquire takes the lease if nobody holds it, or if the key still names
+// this Lease's holder from an earlier term, and otherwise answers ErrHeld.
+// ErrActive: this Lease's previous term has not ended.
+func (l *Lease) TryAcquire(ctx context.Context) (*Term, error) {
+	if err := l.checkBucket(ctx); err != nil {
+		return nil, err
+	}
+	t, err := l.acquire(ctx, state{}, "try")
+	if err != nil {
+		return nil, fmt.Errorf("cannot acquire lease %s: %w", l.cfg.Key, err)
+	}
+	return t, nil
+}
+
+// Campaign blocks until it holds the lease or ctx ends. It watches the key
+// and tries when the watch shows it free: at once, on the holder's
+// resignation (a delete), or on the server's expiry (a limit marker).
+func (l *Lease) Campaign(ctx context.Context) (*Term, error) {
+	if err := l.checkBucket(ctx); err != nil {
+		return nil, err
+	}
+	pause := campaignRetry
+	for {
+		t, err := l.watchAndTry(ctx)
+		switch {
+		case t != nil:
+			return t, nil
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, ctx.Err())
+		case errors.Is(err, ErrActive):
+			return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, err)
+		}
+		l.log.Warn("lease watch failed; watching again", "err", err, "in", pause)
+		if !sleep(ctx, pause) {
+			return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, ctx.Err())
+		}
+		pause = min(2*pause, l.cfg.TTL)
+	}
+}
+
+// watchAndTry runs one watch of the key, trying to acquire whenever it may
+// be free, until it acquires or the watch or ctx ends.
+func (l *Lease) watchAndTry(ctx context.Context) (*Term, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := l.cfg.KV.Watch(wctx, l.cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+	resync := time.NewTicker(resyncEvery * l.cfg.TTL)
+	defer resync.Stop()
+	var retry <-chan time.Time
+	pause := campaignRetry
+	seen := false // the watch delivered an entry
+	for {
+		st, via := state{}, ""
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e, ok := <-w.Updates():
+			switch {
+			case !ok:
+				return nil, errors.New("watch ended")
+			case e == nil && seen:
+				continue // initial values done; the entry was handled
+			case e == nil:
+				st, via = state{known: true, free: true}, "watch" // no key at all
+			default:
+				seen = true
+				st, via = stateOf(e), "event"
+			}
+		case <-resync.C:
+			via = "resync"
+		case <-retry:
+			via = "retry"
+		}
+		if st.known && !st.free && st.holder != l.cfg.Holder {
+			continue // held by another: wait for its end
+		}
+		t, err := l.acquire(ctx, st, via)
+		switch {
+		case err == nil:
+			return t, nil
+		case errors.Is(err, ErrHeld):
+			retry, pause = nil, campaignRetry
+		case errors.Is(err, ErrActive) || ctx.Err() != nil:
+			return nil, err
+		default:
+			// The key may be free and no event will say so again: retry.
+			l.log.Debug("cannot acquire lease yet", "err", err, "via", via)
+			retry = time.After(pause)
+			pause = min(2*pause, l.cfg.TTL)
+		}
+	}
+}
+
+// checkBucket verifies once that the bucket expires keys after TTL and
+// leaves markers that wake standbys; without either the lease is unsafe
+// or never fails over.
+func (l *Lease) checkBucket(ctx context.Context) error {
+	if l.checked.Load() {
+		return nil
+	}
+	st, err := l.cfg.KV.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot check lease bucket: %w", err)
+	}
+	if st.TTL() != l.cfg.TTL {
+		return fmt.Errorf("%w: bucket %s has TTL %s, the lease %s (make it with BucketConfig)", ErrBucket, st.Bucket(), st.TTL(), l.cfg.TTL)
+	}
+	if st.LimitMarkerTTL() <= 0 {
+		return fmt.Errorf("%w: bucket %s keeps no limit markers, so expiry would wake no standby (make it with BucketConfig)", ErrBucket, st.Bucket())
+	}
+	if st.Config().Storage == jetstream.MemoryStorage {
+		l.log.Warn("lease bucket is in memory: fencing tokens start over if the whole cluster restarts", "bucket", st.Bucket())
+	}
+	l.checked.Store(true)
+	return nil
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
