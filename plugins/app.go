@@ -86,6 +86,9 @@ type App struct {
 	modCfg   wazero.ModuleConfig
 	pool     *pool
 	memBytes atomic.Int64 // sum over alive instances, kept by each instance
+
+	hasEvents bool      // the module exports abi.ExportEvent
+	life      lifecycle // what the instances are told; see lifecycle.go
 }
 
 func newApp(ctx context.Context, r *Runtime, name string, wasm []byte, caps Capabilities, lim Limits) (_ *App, err error) {
@@ -118,6 +121,8 @@ func newApp(ctx context.Context, r *Runtime, name string, wasm []byte, caps Capa
 		WithSysNanotime().
 		WithNanosleep(boundedSleep).
 		WithRandSource(rand.Reader)
+	_, a.hasEvents = a.compiled.ExportedFunctions()[abi.ExportEvent]
+	a.life.turn = make(chan struct{}, 1)
 	a.pool = newPool(a, lim.Instances)
 	if err := a.pool.warm(ctx); err != nil {
 		return nil, err
@@ -203,9 +208,10 @@ func (a *App) Stats() Stats {
 	return s
 }
 
-// Close stops taking calls, waits until the calls in flight finish or ctx
-// is done, then stops every instance (a call still running fails) and
-// releases the app's memory. Close is idempotent.
+// Close stops taking calls and notifications, waits until the calls in
+// flight finish or ctx is done, tells each instance it stops (on_stop)
+// while ctx allows, then stops every instance (a call still running fails)
+// and releases the app's memory. Close is idempotent.
 func (a *App) Close(ctx context.Context) error {
 	waitErr := a.pool.close(ctx)
 	a.rt.forget(a)

@@ -21,7 +21,8 @@ type instance struct {
 	mem    api.Memory
 	buffer api.Function
 	handle api.Function
-	stack  []uint64 // reused by every CallWithStack; fits the widest export
+	events api.Function // the optional abi.ExportEvent, nil without it
+	stack  []uint64     // reused by every CallWithStack; fits the widest export
 
 	// The guest's input buffer, valid until the next call to its buffer
 	// export (abi.ExportBuffer): calls that fit skip that crossing.
@@ -41,6 +42,16 @@ type instance struct {
 	memBytes int64       // this instance's share of app.memBytes
 
 	stdout, stderr *lineWriter
+
+	// What lifecycle events told this guest (see lifecycle.go). role and
+	// owned belong to whoever holds the instance. synced is the app's
+	// lifecycle version they match and heard the last member event sent;
+	// they are atomic because a notification reads them while the
+	// instance is busy elsewhere, to know whether to wait for it.
+	role   Role
+	owned  []int
+	synced atomic.Uint64
+	heard  atomic.Uint64
 
 	// Per call: the caller's context and the call's deadline, from which
 	// a context for capabilities is made when a host function first needs
@@ -112,6 +123,7 @@ func (in *instance) start(ctx context.Context) error {
 	in.mod, in.mem = mod, mod.Memory()
 	in.buffer = mod.ExportedFunction(abi.ExportBuffer)
 	in.handle = mod.ExportedFunction(abi.ExportHandle)
+	in.events = mod.ExportedFunction(abi.ExportEvent)
 	in.timer = time.AfterFunc(a.lim.Timeout, in.expire)
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
 		if err := init.CallWithStack(cc, in.stack); err != nil {
@@ -131,29 +143,53 @@ func (in *instance) expire() {
 // the reply copied out, it allocates only its callCtx (and what wazero
 // allocates to watch ctx).
 func (in *instance) call(ctx context.Context, method string, payload []byte) ([]byte, error) {
+	return in.invoke(ctx, method, in.handle, api.EncodeU32(uint32(len(method))), method, payload)
+}
+
+// event delivers one lifecycle event: the payload goes into the guest's
+// input buffer as a call's does, the kind is the first argument, and a
+// guest's error status comes back as for a call. A module without the
+// event export takes every event as delivered.
+func (in *instance) event(ctx context.Context, kind abi.Event, payload []byte) error {
+	if in.events == nil {
+		return nil
+	}
+	name := "on_" + kind.String()
+	if ctx.Err() != nil {
+		// As in App.Call: a guest started now would be stopped at once.
+		return fmt.Errorf("cannot call %s.%s: %w", in.app.name, name, ctxError(ctx))
+	}
+	_, err := in.invoke(ctx, name, in.events, api.EncodeI32(int32(kind)), "", payload)
+	return err
+}
+
+// invoke runs a guest export that reads its input from the guest's buffer:
+// head then payload are written there, and the export gets arg0 and
+// len(payload). what names the export in errors.
+func (in *instance) invoke(ctx context.Context, what string, fn api.Function, arg0 uint64, head string, payload []byte) ([]byte, error) {
 	cc := &callCtx{Context: ctx, in: in}
 	in.begin(ctx)
 	in.timer.Reset(in.app.lim.Timeout)
 	defer in.end()
 
-	buf, err := in.input(cc, len(method)+len(payload))
+	buf, err := in.input(cc, len(head)+len(payload))
 	if err != nil {
-		return nil, in.failure(ctx, method, err)
+		return nil, in.failure(ctx, what, err)
 	}
-	copy(buf, method)
-	copy(buf[len(method):], payload)
+	copy(buf, head)
+	copy(buf[len(head):], payload)
 
-	in.stack[0] = api.EncodeU32(uint32(len(method)))
+	in.stack[0] = arg0
 	in.stack[1] = api.EncodeU32(uint32(len(payload)))
-	if err := in.handle.CallWithStack(cc, in.stack); err != nil {
-		return nil, in.failure(ctx, method, err)
+	if err := fn.CallWithStack(cc, in.stack); err != nil {
+		return nil, in.failure(ctx, what, err)
 	}
 	if in.mod.IsClosed() {
 		// Exit code 0 closes the module without an error; so does a
 		// timeout that fired as the guest returned.
-		return nil, in.failure(ctx, method, errGuestExited)
+		return nil, in.failure(ctx, what, errGuestExited)
 	}
-	return in.result(method, abi.Status(api.DecodeI32(in.stack[0])))
+	return in.result(what, abi.Status(api.DecodeI32(in.stack[0])))
 }
 
 // input returns size bytes of the guest's input buffer, asking the guest

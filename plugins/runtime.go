@@ -234,6 +234,7 @@ func (s wasmSig) equal(o wasmSig) bool {
 var guestExports = map[string]wasmSig{
 	abi.ExportBuffer:     {[]api.ValueType{i32}, []api.ValueType{i32}},
 	abi.ExportHandle:     {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
+	abi.ExportEvent:      {[]api.ValueType{i32, i32}, []api.ValueType{i32}},
 	abi.ExportInitialize: {nil, nil},
 }
 
@@ -241,7 +242,7 @@ func checkExports(defs map[string]api.FunctionDefinition) error {
 	for name, want := range guestExports {
 		d, ok := defs[name]
 		if !ok {
-			continue // Detect already required the mandatory ones
+			continue // Detect already required the mandatory ones; the rest are optional
 		}
 		if got := sigOf(d); !got.equal(want) {
 			return fmt.Errorf("%w %s with type %v (it has %v)", abi.ErrMissingExport, name, want, got)

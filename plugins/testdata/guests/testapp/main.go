@@ -17,6 +17,12 @@
 //	log        logs the payload at info; replies nothing
 //	errorsis   reads a missing KV key; replies "true" when the error
 //	           matches sdk.ErrNotFound
+//	events     replies the lifecycle events this instance received, its
+//	           role and owned partitions in JSON; payload "hold" first
+//	           waits in the host on KV key "hold" (see lifecycle.go)
+//
+// Every lifecycle handler is registered; config keys fail_on and loop_on
+// make chosen ones refuse or hang (see lifecycle.go).
 package main
 
 import (
