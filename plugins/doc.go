@@ -7,6 +7,8 @@
 //
 // A node has one Runtime; Runtime.Inspect validates a module at deploy and
 // Runtime.Load starts it as an App, whose Call runs one API call in an
-// instance of its own. README.md in this directory explains how instances,
+// instance of its own and whose lifecycle methods (Activate, Deactivate,
+// Own, Release, MemberJoined, MemberLeft) tell every instance what happens
+// to the app. README.md in this directory explains how instances,
 // limits, timeouts and the compilation cache work, and why.
 package plugins

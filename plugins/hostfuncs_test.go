@@ -27,6 +27,17 @@ func TestHostProvidesEveryABIFunction(t *testing.T) {
 	}
 }
 
+func TestHostChecksEveryExport(t *testing.T) {
+	for _, name := range abi.Exports {
+		if _, ok := guestExports[name]; !ok {
+			t.Errorf("abi export %s has no signature in guestExports", name)
+		}
+	}
+	if len(guestExports) != len(abi.Exports) {
+		t.Errorf("guestExports has %d entries, abi lists %d exports", len(guestExports), len(abi.Exports))
+	}
+}
+
 type kvReply struct {
 	Value64 string   `json:"value64"`
 	Rev     uint64   `json:"rev"`

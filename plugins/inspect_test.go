@@ -120,6 +120,13 @@ func trapModule() []byte {
 	return wasmModule{funcs: nativeFuncs(0x00), memory: true}.bytes()
 }
 
+// eventModule is a minimal native guest whose event export runs
+// eventCode with the stack typed (kind, payload_len) -> status.
+func eventModule(eventCode ...byte) []byte {
+	return wasmModule{memory: true, funcs: append(nativeFuncs(0x41, 0x00),
+		wasmFunc{typ: 2, code: eventCode, export: abi.ExportEvent})}.bytes()
+}
+
 // TestInspect runs every case through Runtime.Inspect (compiles) and
 // Check (validates only): both must agree.
 func TestInspect(t *testing.T) {
@@ -148,6 +155,9 @@ func TestInspect(t *testing.T) {
 			{typ: 1, code: []byte{0x41, 0x00}, export: abi.ExportHandle},
 		}}.bytes(), 0, []error{abi.ErrMissingExport}, "(i32,i32)->(i32)"},
 		{"no memory", wasmModule{funcs: nativeFuncs(0x41, 0x00)}.bytes(), 0, []error{abi.ErrMissingExport}, "memory"},
+		{"event export", eventModule(0x41, 0x00), abi.KindNative, nil, ""},
+		{"mistyped event export", wasmModule{memory: true, funcs: append(nativeFuncs(0x41, 0x00),
+			wasmFunc{typ: 1, code: []byte{0x41, 0x00}, export: abi.ExportEvent})}.bytes(), 0, []error{abi.ErrMissingExport}, abi.ExportEvent},
 		{"unknown host function", wasmModule{memory: true, funcs: nativeFuncs(0x41, 0x00),
 			imports: []wasmImport{{abi.ImportModule, "nope", 0}}}.bytes(), 0, []error{abi.ErrInvalid}, "gocluster_v1.nope"},
 		{"mistyped host function", wasmModule{memory: true, funcs: nativeFuncs(0x41, 0x00),

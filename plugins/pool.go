@@ -314,7 +314,7 @@ func (p *pool) pickStale(stale func(*instance) bool) (*instance, <-chan struct{}
 		}
 	}
 	for in := range p.live {
-		if false && stale(in) {
+		if stale(in) {
 			if p.returned == nil {
 				p.returned = make(chan struct{})
 			}
