@@ -24,7 +24,8 @@ import (
 // An instance that starts while its node is already active, a standby or
 // owner of partitions, because the host added or replaced an instance, is
 // told so before its first call: OnStart, then OnActive or OnPassive, then
-// OnOwn with every partition its node owns.
+// OnOwn with every partition its node owns. If it refuses any of these the
+// host discards it rather than let it serve in the wrong state.
 
 // Role is what an instance was last told its node is for the app.
 type Role int
@@ -65,8 +66,8 @@ var (
 
 // OnStart registers f to run when the instance starts, after init and
 // before its first call. Unlike init, f may refuse: an instance whose
-// OnStart fails never serves, and an app whose first instance fails to
-// start is refused at deploy.
+// OnStart fails never serves, and a host whose first instance of the app
+// fails to start reports the app as failed instead of running it.
 func OnStart(f func() error) {
 	checkRegister("OnStart", f == nil, onStart != nil)
 	onStart = f
