@@ -33,6 +33,8 @@ type app struct {
 
 	mu       sync.RWMutex // guards stopping and sends on work
 	stopping bool
+
+	role *role // active-passive apps only
 }
 
 // job is one request for a worker.
@@ -43,7 +45,7 @@ type job struct {
 }
 
 // startApp loads dep's module and serves its API.
-func (h *Host) startApp(ctx context.Context, dep *registry.Deployment) (*app, error) {
+func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placement) (*app, error) {
 	m := dep.Manifest
 	wasm, err := h.module(ctx, dep.Digest)
 	if err != nil {
@@ -61,12 +63,27 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment) (*app, er
 	for range m.Limits.Instances {
 		a.workers.Go(a.worker)
 	}
+	if m.Pattern == manifest.PatternActivePassive {
+		a.role = newRole(a, p)
+	}
 	if err := a.serve(); err != nil {
 		a.stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	if a.role != nil {
+		a.role.start()
+	}
 	return a, nil
 }
+
+// place takes a new placement of a running app.
+func (a *app) place(p Placement) {
+	if a.role != nil {
+		a.role.setPlacement(p)
+	}
+}
+
+func (a *app) timeout() time.Duration { return time.Duration(a.dep.Manifest.Limits.Timeout) }
 
 func limitsOf(m *manifest.Manifest) plugins.Limits {
 	return plugins.Limits{
@@ -190,6 +207,13 @@ func (a *app) worker() {
 }
 
 func (a *app) call(req micro.Request, method string, mm *methodMetrics) {
+	if a.role != nil {
+		if !a.role.enter() {
+			a.role.forward(req, method)
+			return
+		}
+		defer a.role.leave()
+	}
 	start := time.Now()
 	out, err := a.plug.Call(a.h.callCtx, method, req.Data())
 	mm.observe(err, time.Since(start))
@@ -228,8 +252,12 @@ func headerSafe(s string) string {
 	return s
 }
 
-// stop stops taking calls, waits for those in flight, and frees the pool.
+// stop gives up the active role, stops taking calls, waits for those in
+// flight, and frees the pool.
 func (a *app) stop(ctx context.Context) {
+	if a.role != nil && a.role.cancel != nil {
+		a.role.stop()
+	}
 	if a.svc != nil {
 		_ = a.svc.Stop()
 	}

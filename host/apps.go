@@ -2,23 +2,32 @@ package host
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ozanturksever/go-cluster/abi"
 	"github.com/ozanturksever/go-cluster/registry"
 )
 
-// apps reconciles the apps this host runs with the platform's deployments.
-// It is level-triggered: each pass compares what should run with what does
-// and fixes the difference, so a missed or repeated event does no harm.
+// apps reconciles the apps this host runs with the platform's deployments
+// and the scheduler's placements: an app runs here when it is deployed and
+// its placement names this node. It is level-triggered: each pass compares
+// what should run with what does and fixes the difference, so a missed or
+// repeated event does no harm.
 //
 // Threading: run owns the maps; stopAll is called after run returned.
 type apps struct {
 	h       *Host
+	events  chan appEvent
 	want    map[string]*registry.Deployment // from the registry
+	placed  map[string]Placement            // from the scheduler
 	running map[string]*app
 	failed  map[string]failure // the last load that failed, by app
 }
@@ -30,72 +39,176 @@ type failure struct {
 	at        time.Time
 }
 
-func newApps(h *Host) *apps {
-	return &apps{h: h, want: map[string]*registry.Deployment{}, running: map[string]*app{}, failed: map[string]failure{}}
+// appEvent is one change from a watch. synced marks the end of a watch's
+// initial values; seen then lists every app the watch showed.
+type appEvent struct {
+	source    string // "deploy" or "place"
+	app       string
+	dep       *registry.Deployment
+	placement *Placement
+	synced    bool
+	seen      map[string]bool
 }
 
-// run follows the registry until ctx ends, re-watching after a lost watch.
-// On a lost NATS it keeps every app as it runs.
+func newApps(h *Host) *apps {
+	return &apps{h: h, events: make(chan appEvent, 64), want: map[string]*registry.Deployment{},
+		placed: map[string]Placement{}, running: map[string]*app{}, failed: map[string]failure{}}
+}
+
+// run follows deployments and placements until ctx ends. On a lost NATS
+// it keeps every app as it runs.
 func (s *apps) run(ctx context.Context) {
-	for ctx.Err() == nil {
-		err := s.follow(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		s.h.log.Warn("deployment watch lost; apps keep running, retrying", "err", err, "in", s.h.cfg.Retry)
+	var wg sync.WaitGroup
+	wg.Go(func() { s.watchLoop(ctx, "deploy", s.followDeployments) })
+	wg.Go(func() { s.watchLoop(ctx, "place", s.followPlacements) })
+	defer wg.Wait()
+	retry := time.NewTicker(s.h.cfg.Retry)
+	defer retry.Stop()
+	synced := map[string]bool{}
+	for {
 		select {
-		case <-time.After(s.h.cfg.Retry):
 		case <-ctx.Done():
+			return
+		case <-retry.C:
+			s.retryFailed(ctx)
+		case ev := <-s.events:
+			if ev.synced {
+				s.resync(ev)
+				synced[ev.source] = true
+				if synced["deploy"] && synced["place"] {
+					s.reconcileAll(ctx)
+					s.markReady()
+				}
+				continue
+			}
+			s.apply(ev)
+			if synced["deploy"] && synced["place"] {
+				s.reconcile(ctx, ev.app)
+			}
 		}
 	}
 }
 
-func (s *apps) follow(ctx context.Context) error {
+func (s *apps) apply(ev appEvent) {
+	switch ev.source {
+	case "deploy":
+		if ev.dep == nil {
+			delete(s.want, ev.app)
+		} else {
+			s.want[ev.app] = ev.dep
+		}
+	case "place":
+		if ev.placement == nil {
+			delete(s.placed, ev.app)
+		} else {
+			s.placed[ev.app] = *ev.placement
+		}
+	}
+}
+
+// resync forgets what a fresh watch no longer shows.
+func (s *apps) resync(ev appEvent) {
+	if ev.source == "deploy" {
+		for name := range s.want {
+			if !ev.seen[name] {
+				delete(s.want, name)
+			}
+		}
+		return
+	}
+	for name := range s.placed {
+		if !ev.seen[name] {
+			delete(s.placed, name)
+		}
+	}
+}
+
+func (s *apps) send(ctx context.Context, ev appEvent) bool {
+	select {
+	case s.events <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// watchLoop runs follow again after a lost watch, with a pause.
+func (s *apps) watchLoop(ctx context.Context, what string, follow func(context.Context) error) {
+	for ctx.Err() == nil {
+		err := follow(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		s.h.log.Warn("watch lost; apps keep running, retrying", "watch", what, "err", err, "in", s.h.cfg.Retry)
+		sleepCtx(ctx, s.h.cfg.Retry)
+	}
+}
+
+func (s *apps) followDeployments(ctx context.Context) error {
 	w, err := s.h.registry.Watch(ctx)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
 	seen := map[string]bool{}
-	synced := false
 	for {
-		nctx, cancel := context.WithTimeout(ctx, s.h.cfg.Retry)
-		ch, err := w.Next(nctx)
-		cancel()
-		switch {
-		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-			s.retryFailed(ctx)
-			continue
-		case err != nil:
+		ch, err := w.Next(ctx)
+		if err != nil {
 			return err
 		}
 		switch {
 		case ch.Synced:
-			s.resync(seen)
-			synced = true
-			s.reconcileAll(ctx)
-			s.markReady()
+			if !s.send(ctx, appEvent{source: "deploy", synced: true, seen: seen}) {
+				return ctx.Err()
+			}
 			continue
 		case ch.Err != nil:
 			s.h.log.Error("cannot read deployment; the app keeps its current state", "app", ch.App, "err", ch.Err)
 			continue
-		case ch.Deployment == nil:
-			delete(s.want, ch.App)
-		default:
-			s.want[ch.App] = ch.Deployment
 		}
 		seen[ch.App] = true
-		if synced {
-			s.reconcile(ctx, ch.App)
+		if !s.send(ctx, appEvent{source: "deploy", app: ch.App, dep: ch.Deployment}) {
+			return ctx.Err()
 		}
 	}
 }
 
-// resync forgets wanted apps that a fresh watch no longer shows.
-func (s *apps) resync(seen map[string]bool) {
-	for name := range s.want {
-		if !seen[name] {
-			delete(s.want, name)
+func (s *apps) followPlacements(ctx context.Context) error {
+	w, err := s.h.b.placements.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	seen := map[string]bool{}
+	for {
+		var e jetstream.KeyValueEntry
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case ent, ok := <-w.Updates():
+			if !ok {
+				return errors.New("placement watch closed")
+			}
+			e = ent
+		}
+		if e == nil {
+			if !s.send(ctx, appEvent{source: "place", synced: true, seen: seen}) {
+				return ctx.Err()
+			}
+			continue
+		}
+		ev := appEvent{source: "place", app: e.Key()}
+		if e.Operation() == jetstream.KeyValuePut {
+			var p Placement
+			if err := json.Unmarshal(e.Value(), &p); err != nil {
+				s.h.log.Error("cannot read placement", "app", e.Key(), "err", err)
+				continue
+			}
+			ev.placement = &p
+		}
+		seen[e.Key()] = true
+		if !s.send(ctx, ev) {
+			return ctx.Err()
 		}
 	}
 }
@@ -130,31 +243,45 @@ func (s *apps) retryFailed(ctx context.Context) {
 	s.updateGauges()
 }
 
-// reconcile makes app name run as wanted: start, replace or stop it.
+// placedHere reports whether app's placement names this node.
+func (s *apps) placedHere(name string) (Placement, bool) {
+	p, ok := s.placed[name]
+	if !ok {
+		return p, false
+	}
+	return p, slices.Contains(p.Nodes, s.h.cfg.NodeID)
+}
+
+// reconcile makes app name run as wanted: start, replace, re-place or
+// stop it.
 func (s *apps) reconcile(ctx context.Context, name string) {
 	want, cur := s.want[name], s.running[name]
+	p, here := s.placedHere(name)
+	if !here {
+		want = nil
+	}
 	switch {
 	case want == nil && cur == nil:
 		delete(s.failed, name)
 	case want == nil:
 		s.stop(ctx, name, cur)
 	case cur != nil && cur.dep.Revision == want.Revision:
-		// Running as wanted.
+		cur.place(p)
 	default:
 		if f, ok := s.failed[name]; ok && f.revision == want.Revision && !f.retryable {
 			return // the same deployment would fail the same way
 		}
-		s.start(ctx, want, cur)
+		s.start(ctx, want, p, cur)
 	}
 	s.updateGauges()
 }
 
-func (s *apps) start(ctx context.Context, dep *registry.Deployment, old *app) {
+func (s *apps) start(ctx context.Context, dep *registry.Deployment, p Placement, old *app) {
 	h := s.h
 	log := h.log.With("app", dep.App, "version", dep.Version, "revision", dep.Revision)
 	s.report(ctx, dep, registry.StateLoading, nil, 0)
 	began := time.Now()
-	a, err := h.startApp(ctx, dep)
+	a, err := h.startApp(ctx, dep, p)
 	if err != nil {
 		retry := isRetryable(err)
 		s.failed[dep.App] = failure{revision: dep.Revision, err: err, retryable: retry, at: time.Now()}

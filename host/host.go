@@ -17,7 +17,9 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ozanturksever/go-cluster/host/lease"
 	"github.com/ozanturksever/go-cluster/layout"
 	"github.com/ozanturksever/go-cluster/plugins"
 	"github.com/ozanturksever/go-cluster/registry"
@@ -41,10 +43,22 @@ type Host struct {
 	js       jetstream.JetStream
 	registry *registry.Registry
 	replicas int // of every bucket this host creates
-	runtime  *plugins.Runtime
-	http     *http.Server
-	httpAddr net.Addr
-	apps     *apps
+	b        buckets
+	instance string // this process's id among the platform's hosts
+
+	members      *members
+	member       *lease.Lease
+	memberMu     sync.Mutex
+	memberT      *lease.Term
+	leaseMetrics *lease.Metrics
+	sched        *scheduler
+
+	actMu       sync.Mutex
+	activations []*Activation
+	runtime     *plugins.Runtime
+	http        *http.Server
+	httpAddr    net.Addr
+	apps        *apps
 
 	ready chan struct{}
 	// cancel stops the reconciler; callCancel cuts calls still in flight
@@ -63,11 +77,13 @@ func New(cfg Config) (*Host, error) {
 	}
 	l, _ := layout.New(cfg.Platform)
 	return &Host{
-		cfg:     cfg,
-		log:     cfg.Logger.With("node", cfg.NodeID),
-		layout:  l,
-		metrics: newMetrics(cfg.Registry, cfg.NodeID),
-		ready:   make(chan struct{}),
+		cfg:      cfg,
+		log:      cfg.Logger.With("node", cfg.NodeID),
+		layout:   l,
+		metrics:  newMetrics(cfg.Registry, cfg.NodeID),
+		ready:    make(chan struct{}),
+		instance: newInstanceID(),
+		members:  newMembers(),
 	}, nil
 }
 
@@ -98,6 +114,18 @@ func (h *Host) Open(ctx context.Context) (err error) {
 	if err := h.openRegistry(ctx); err != nil {
 		return err
 	}
+	if err := h.openBuckets(ctx); err != nil {
+		return err
+	}
+	if h.leaseMetrics, err = lease.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"node": h.cfg.NodeID}, h.cfg.Registry)); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.wg.Go(func() { h.members.run(runCtx, h) })
+	if err := h.join(ctx); err != nil {
+		return err
+	}
 	h.runtime, err = plugins.New(plugins.Config{CacheDir: h.cfg.path("cache"), Logger: h.log})
 	if err != nil {
 		return fmt.Errorf("cannot start the wasm runtime: %w", err)
@@ -107,8 +135,10 @@ func (h *Host) Open(ctx context.Context) (err error) {
 	}
 	h.apps = newApps(h)
 	h.callCtx, h.callCancel = context.WithCancel(context.Background())
-	runCtx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
+	h.sched = &scheduler{h: h, kick: make(chan struct{}, 1)}
+	h.wg.Go(func() { h.keepMembership(runCtx) })
+	h.wg.Go(func() { h.sched.run(runCtx) })
+	h.wg.Go(func() { h.sched.follow(runCtx) })
 	h.wg.Go(func() { h.apps.run(runCtx) })
 	h.log.Info("host started", "nats", h.ClientURL(), "http", h.HTTPAddr(), "platform", h.cfg.Platform, "data", h.cfg.DataDir)
 	return nil
@@ -141,6 +171,51 @@ func (h *Host) openRegistry(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// Kill stops the host abruptly, as a crash would: its NATS connection and
+// embedded server go away at once, nothing is resigned or cleaned up. Its
+// leases expire on the servers; its goroutines are stopped so a test
+// process does not leak them. For fault-injection tests.
+func (h *Host) Kill() {
+	if h.cancel == nil {
+		return
+	}
+	h.nc.Close()
+	if h.ns != nil {
+		h.ns.Shutdown()
+	}
+	h.cancel()
+	h.callCancel()
+	if h.http != nil {
+		_ = h.http.Close()
+	}
+	h.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	h.apps.stopAll(ctx)
+	_ = h.runtime.Close(ctx)
+	if h.ns != nil {
+		h.ns.WaitForShutdown()
+	}
+	h.cancel = nil
+}
+
+func (h *Host) recordActivation(a *Activation) {
+	h.actMu.Lock()
+	h.activations = append(h.activations, a)
+	h.actMu.Unlock()
+}
+
+// Activations returns every term of an active role this host served.
+func (h *Host) Activations() []Activation {
+	h.actMu.Lock()
+	defer h.actMu.Unlock()
+	out := make([]Activation, len(h.activations))
+	for i, a := range h.activations {
+		out[i] = *a
+	}
+	return out
 }
 
 // ClusterURL is where peers route to this host's embedded NATS, "" when
@@ -201,6 +276,9 @@ func (h *Host) shutdown(ctx context.Context) {
 		h.apps.stopAll(ctx)
 		cut()
 		h.callCancel()
+	}
+	if t := h.memberTerm(); t != nil {
+		_ = t.Resign(ctx)
 	}
 	if h.runtime != nil {
 		_ = h.runtime.Close(ctx)

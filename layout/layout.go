@@ -9,6 +9,13 @@
 //	gc_P_wasm          object store: sha256 hex -> module bytes
 //	gc_P_kv_A          KV: A's own keys (encoded by EncodeKey)
 //	gc.P.api.A.METHOD  the subject of A's API method, served with NATS micro
+//	gc_P_nodes         lease bucket: NODE -> the host holding that node id (membership)
+//	gc_P_leases        lease bucket: app.A (A's active), scheduler
+//	gc_P_placements    KV: A -> where A runs (written by the scheduler)
+//	gc_P_ops           KV: cordon.NODE, drain.NODE, move.A (operator requests)
+//	gc_P_ring          KV: A -> partition ownership of a ring app (compare-and-set)
+//	gc.P.active.A.M    A's method on its active instance (standbys forward there)
+//	gc.P.node.N.A.M    A's method on node N (ring calls forward to the owner)
 package layout
 
 import (
@@ -62,6 +69,47 @@ func (l Layout) StatusBucket() string { return l.bucket("status") }
 
 // WasmStore is the object store of module bytes, content-addressed.
 func (l Layout) WasmStore() string { return l.bucket("wasm") }
+
+// NodesBucket holds one membership lease per node.
+func (l Layout) NodesBucket() string { return l.bucket("nodes") }
+
+// LeasesBucket holds the singleton roles' leases.
+func (l Layout) LeasesBucket() string { return l.bucket("leases") }
+
+// PlacementsBucket holds where each app runs.
+func (l Layout) PlacementsBucket() string { return l.bucket("placements") }
+
+// OpsBucket holds operators' requests: cordon, drain, move.
+func (l Layout) OpsBucket() string { return l.bucket("ops") }
+
+// RingBucket holds ring apps' partition ownership.
+func (l Layout) RingBucket() string { return l.bucket("ring") }
+
+// ActiveSubject is where app's active instance takes method's calls.
+func (l Layout) ActiveSubject(app, method string) string {
+	return "gc." + l.platform + ".active." + app + "." + method
+}
+
+// NodeSubject is where node takes app's method calls.
+func (l Layout) NodeSubject(node, app, method string) string {
+	return "gc." + l.platform + ".node." + node + "." + app + "." + method
+}
+
+// StepdownSubject asks app's active instance to hand over.
+func (l Layout) StepdownSubject(app string) string {
+	return "gc." + l.platform + ".ctl.stepdown." + app
+}
+
+// AppLeaseKey is the lease of app's active role.
+func AppLeaseKey(app string) string { return "app." + app }
+
+// SchedulerLeaseKey is the lease of the platform scheduler.
+const SchedulerLeaseKey = "scheduler"
+
+// Operator request keys in OpsBucket.
+func CordonKey(node string) string { return "cordon." + node }
+func DrainKey(node string) string  { return "drain." + node }
+func MoveKey(app string) string    { return "move." + app }
 
 // AppKV is app's own KV bucket.
 func (l Layout) AppKV(app string) string { return l.bucket("kv_" + app) }

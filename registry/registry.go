@@ -84,6 +84,10 @@ func Open(ctx context.Context, js jetstream.JetStream, cfg Config) (*Registry, e
 	return r, nil
 }
 
+// Apps is the deployments bucket, for watchers that only need to know
+// that something changed.
+func (r *Registry) Apps() jetstream.KeyValue { return r.apps }
+
 // natsErr wraps a NATS error with the abi sentinel that says what kind of
 // failure it is, so callers can errors.Is it without importing NATS.
 func natsErr(err error) error {

@@ -1,0 +1,304 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/host/lease"
+	"github.com/ozanturksever/go-cluster/layout"
+)
+
+// Activation records one term of an app's active role on a node, for the
+// fencing tests and for status.
+type Activation struct {
+	App, Node string
+	Token     uint64
+	Began     time.Time
+	Ended     time.Time // zero while active
+}
+
+// role runs an active-passive app's election on this node. The active
+// holds the app's lease, serves calls itself and takes calls standbys
+// forward on the app's active subject; a standby forwards.
+//
+// The active role is taken in order (lease -> on_active -> active subject)
+// and given up in reverse (active subject -> on_passive -> lease), so a
+// former active has stopped serving before its lease can pass on.
+type role struct {
+	a *app
+
+	mu        sync.Mutex
+	active    bool
+	term      *lease.Term
+	preferred string
+	subs      []*nats.Subscription
+
+	calls sync.WaitGroup // calls served as the active, awaited on release
+
+	stepdown chan struct{} // ask the active to hand over
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// preferHeadStart is how long a standby that is not the preferred node
+// waits after the lease frees before it tries, so a graceful hand-over
+// (move, step-down) goes to the preferred node.
+const preferHeadStart = 150 * time.Millisecond
+
+// stepdownCooldown keeps a node that stepped down out of the next election.
+const stepdownCooldown = 750 * time.Millisecond
+
+func newRole(a *app, p Placement) *role {
+	r := &role{a: a, stepdown: make(chan struct{}, 1), done: make(chan struct{})}
+	r.setPlacement(p)
+	return r
+}
+
+func (r *role) setPlacement(p Placement) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.preferred = ""
+	if len(p.Nodes) > 0 {
+		r.preferred = p.Nodes[0]
+	}
+	if r.active && r.preferred != "" && r.preferred != r.a.h.cfg.NodeID && r.a.h.members.alive(r.preferred) {
+		r.requestStepdown()
+	}
+}
+
+func (r *role) requestStepdown() {
+	select {
+	case r.stepdown <- struct{}{}:
+	default:
+	}
+}
+
+func (r *role) isActive() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.active
+}
+
+// enter admits a call to be served here, as the active; a standby's
+// caller forwards instead. Calls admitted are awaited before the lease
+// is released.
+func (r *role) enter() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.active {
+		r.calls.Add(1)
+	}
+	return r.active
+}
+
+func (r *role) leave() { r.calls.Done() }
+
+func (r *role) isPreferred() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.preferred == "" || r.preferred == r.a.h.cfg.NodeID || !r.a.h.members.alive(r.preferred)
+}
+
+func (r *role) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		r.run(ctx)
+	}()
+}
+
+// stop gives up the role (if held) and waits for the election loop.
+func (r *role) stop() {
+	r.cancel()
+	<-r.done
+}
+
+func (r *role) run(ctx context.Context) {
+	h := r.a.h
+	l, err := lease.New(lease.Config{KV: h.b.leases, Key: layout.AppLeaseKey(r.a.dep.App), Holder: h.instance + "/" + r.a.dep.App,
+		Value: []byte(h.cfg.NodeID), Logger: h.log, Metrics: h.leaseMetrics})
+	if err != nil {
+		h.log.Error("cannot elect an active", "app", r.a.dep.App, "err", err)
+		return
+	}
+	for ctx.Err() == nil {
+		term, err := r.elect(ctx, l)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, lease.ErrHeld) {
+				h.log.Warn("election failed; retrying", "app", r.a.dep.App, "err", err)
+				sleepCtx(ctx, h.cfg.Retry)
+			}
+			continue
+		}
+		steppedDown := r.serveTerm(ctx, term)
+		if steppedDown {
+			sleepCtx(ctx, stepdownCooldown)
+		}
+	}
+}
+
+// elect wins the lease: at once when this node is preferred, otherwise
+// after the lease frees and a head start for the preferred node.
+func (r *role) elect(ctx context.Context, l *lease.Lease) (*lease.Term, error) {
+	if r.isPreferred() {
+		return l.Campaign(ctx)
+	}
+	if err := waitLeaseFree(ctx, r.a.h, layout.AppLeaseKey(r.a.dep.App)); err != nil {
+		return nil, err
+	}
+	sleepCtx(ctx, preferHeadStart)
+	return l.TryAcquire(ctx)
+}
+
+// waitLeaseFree returns once nobody holds key, woken by the key's watch.
+func waitLeaseFree(ctx context.Context, h *Host, key string) error {
+	w, err := h.b.leases.Watch(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("lease watch closed")
+			}
+			if e == nil {
+				if _, err := lease.Current(ctx, h.b.leases, key); errors.Is(err, lease.ErrNotHeld) {
+					return nil
+				}
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut { // deleted, purged or expired
+				return nil
+			}
+		}
+	}
+}
+
+// serveTerm acts as the active until the term ends, ctx ends or a
+// step-down is asked; it reports whether it stepped down on request.
+func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown bool) {
+	h, name := r.a.h, r.a.dep.App
+	if err := r.a.plug.Activate(term.Context()); err != nil {
+		h.log.Error("on_active failed; stepping down", "app", name, "err", err)
+		r.resign(term)
+		return true
+	}
+	if err := r.subscribeActive(); err != nil {
+		h.log.Error("cannot serve as active; stepping down", "app", name, "err", err)
+		r.release(term)
+		return true
+	}
+	act := &Activation{App: name, Node: h.cfg.NodeID, Token: term.Token(), Began: time.Now()}
+	r.mu.Lock()
+	r.active, r.term = true, term
+	r.mu.Unlock()
+	h.recordActivation(act)
+	h.log.Info("active", "app", name, "token", term.Token())
+	select {
+	case <-term.Done():
+		h.log.Warn("lost the active role", "app", name, "err", term.Err())
+	case <-ctx.Done():
+	case <-r.stepdown:
+		steppedDown = true
+		h.log.Info("stepping down", "app", name)
+	}
+	r.release(term)
+	act.Ended = time.Now()
+	return steppedDown
+}
+
+// release gives the role up in reverse order and frees the lease.
+func (r *role) release(term *lease.Term) {
+	r.mu.Lock()
+	r.active, r.term = false, nil
+	subs := r.subs
+	r.subs = nil
+	r.mu.Unlock()
+	unsubscribeAll(subs)
+	r.calls.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), r.a.timeout())
+	defer cancel()
+	if err := r.a.plug.Deactivate(ctx); err != nil {
+		r.a.h.log.Warn("on_passive failed", "app", r.a.dep.App, "err", err)
+	}
+	r.resign(term)
+}
+
+func (r *role) resign(term *lease.Term) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = term.Resign(ctx)
+}
+
+// subscribeActive takes forwarded calls and step-down requests.
+func (r *role) subscribeActive() error {
+	h, m := r.a.h, r.a.dep.Manifest
+	var subs []*nats.Subscription
+	for _, method := range m.API {
+		mm := h.metrics.forMethod(m.Name, method)
+		handler := r.a.handler(method, mm)
+		s, err := h.nc.QueueSubscribe(h.layout.ActiveSubject(m.Name, method), h.layout.APIQueue(), func(msg *nats.Msg) {
+			handler(msgRequest{msg})
+		})
+		if err != nil {
+			unsubscribeAll(subs)
+			return err
+		}
+		subs = append(subs, s)
+	}
+	s, err := h.nc.Subscribe(h.layout.StepdownSubject(m.Name), func(msg *nats.Msg) {
+		r.requestStepdown()
+		_ = msg.Respond([]byte(h.cfg.NodeID))
+	})
+	if err != nil {
+		unsubscribeAll(subs)
+		return err
+	}
+	r.mu.Lock()
+	r.subs = append(subs, s)
+	r.mu.Unlock()
+	return nil
+}
+
+func unsubscribeAll(subs []*nats.Subscription) {
+	for _, s := range subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+// forward sends a call that reached a standby to the active, waiting out
+// a failover in progress until the call's own timeout.
+func (r *role) forward(req micro.Request, method string) {
+	h, name := r.a.h, r.a.dep.App
+	ctx, cancel := context.WithTimeout(h.callCtx, r.a.timeout()+time.Second)
+	defer cancel()
+	msg := &nats.Msg{Subject: h.layout.ActiveSubject(name, method), Data: req.Data()}
+	for {
+		resp, err := h.nc.RequestMsgWithContext(ctx, msg)
+		if err == nil {
+			if code := resp.Header.Get(micro.ErrorCodeHeader); code != "" {
+				_ = req.Error(code, resp.Header.Get(micro.ErrorHeader), nil)
+				return
+			}
+			_ = req.Respond(resp.Data)
+			return
+		}
+		if !errors.Is(err, nats.ErrNoResponders) || ctx.Err() != nil {
+			_ = req.Error(abi.StatusUnavailable.Code(), "no active instance of "+name+" answered: "+err.Error(), nil)
+			return
+		}
+		sleepCtx(ctx, 25*time.Millisecond)
+	}
+}
