@@ -76,6 +76,21 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 	return a, nil
 }
 
+// reportRunning tells the platform how a running app serves here.
+func (h *Host) reportRunning(ctx context.Context, a *app) {
+	st := registry.Status{App: a.dep.App, Node: h.cfg.NodeID, Revision: a.dep.Revision, Digest: a.dep.Digest,
+		State: registry.StateRunning, Instances: a.stats().Instances, Role: registry.RolePool, At: time.Now().UTC()}
+	if a.role != nil {
+		st.Role = registry.RoleStandby
+		if token, ok := a.role.activeToken(); ok {
+			st.Role, st.Token = registry.RoleActive, token
+		}
+	}
+	if err := h.registry.Report(ctx, st); err != nil {
+		h.log.Warn("cannot report app status", "app", a.dep.App, "err", err)
+	}
+}
+
 // place takes a new placement of a running app.
 func (a *app) place(p Placement) {
 	if a.role != nil {

@@ -305,7 +305,7 @@ func (s *apps) start(ctx context.Context, dep *registry.Deployment, p Placement,
 	h.metrics.loads.WithLabelValues(dep.App, "ok").Inc()
 	h.metrics.loadTime.WithLabelValues(dep.App).Observe(time.Since(began).Seconds())
 	log.Info("app serving", "digest", dep.Digest[:12], "took", time.Since(began).Round(time.Millisecond))
-	s.report(ctx, dep, registry.StateRunning, nil, a.stats().Instances)
+	h.reportRunning(ctx, a)
 }
 
 func (s *apps) stop(ctx context.Context, name string, a *app) {

@@ -29,14 +29,7 @@ const MembershipTTL = 3 * time.Second
 var ErrDuplicateNode = errors.New("node id already alive")
 
 // NodeInfo is what a node tells the platform about itself.
-type NodeInfo struct {
-	ID        string            `json:"id"`
-	Labels    map[string]string `json:"labels,omitempty"`
-	Address   string            `json:"address"` // NATS URL clients can use
-	Version   string            `json:"version"`
-	StartedAt time.Time         `json:"startedAt"`
-	Instance  string            `json:"instance"` // this process, unique
-}
+type NodeInfo = registry.Node
 
 // buckets are the platform's coordination buckets.
 type buckets struct {

@@ -100,6 +100,24 @@ func (r *role) enter() bool {
 
 func (r *role) leave() { r.calls.Done() }
 
+// activeToken is the fencing token of the term this node holds, if any.
+func (r *role) activeToken() (uint64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.active || r.term == nil {
+		return 0, false
+	}
+	return r.term.Token(), true
+}
+
+// report tells the platform this node's role, without holding up the
+// election on a slow NATS.
+func (r *role) report() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r.a.h.reportRunning(ctx, r.a)
+}
+
 func (r *role) isPreferred() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -206,6 +224,7 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	r.mu.Unlock()
 	h.recordActivation(act)
 	h.log.Info("active", "app", name, "token", term.Token())
+	r.report()
 	select {
 	case <-term.Done():
 		h.log.Warn("lost the active role", "app", name, "err", term.Err())
@@ -216,6 +235,7 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	}
 	r.release(term)
 	act.Ended = time.Now()
+	r.report()
 	return steppedDown
 }
 

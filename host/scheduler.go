@@ -13,14 +13,11 @@ import (
 	"github.com/ozanturksever/go-cluster/host/lease"
 	"github.com/ozanturksever/go-cluster/layout"
 	"github.com/ozanturksever/go-cluster/placement"
+	"github.com/ozanturksever/go-cluster/registry"
 )
 
-// Placement is an app's placement as stored: the scheduler's assignment
-// and the fencing token of the scheduler term that wrote it.
-type Placement struct {
-	placement.Assignment
-	Token uint64 `json:"token"`
-}
+// Placement is an app's placement as stored.
+type Placement = registry.Placement
 
 // scheduler runs on every host; the one holding the scheduler lease
 // computes placements from deployments, live members and operator

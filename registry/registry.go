@@ -115,7 +115,13 @@ type Status struct {
 	State     State     `json:"state"`
 	Error     string    `json:"error,omitempty"`
 	Instances int       `json:"instances"`
-	At        time.Time `json:"at"`
+	// Role is active, standby, pool or ring (see the Role constants).
+	Role string `json:"role,omitempty"`
+	// Token is the fencing token of the active's term (active only).
+	Token uint64 `json:"token,omitempty"`
+	// Partitions is how many ring partitions this node owns.
+	Partitions int       `json:"partitions,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // State is how an app runs on a node.

@@ -39,6 +39,8 @@ func stateOf(e jetstream.KeyValueEntry) state {
 
 // read gets the key's state from the server.
 func (l *Lease) read(ctx context.Context) (state, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.opTimeout())
+	defer cancel()
 	e, err := l.cfg.KV.Get(ctx, l.cfg.Key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return state{known: true, free: true, noRev: true}, nil

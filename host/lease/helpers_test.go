@@ -66,7 +66,10 @@ func (e *env) proxied(t testing.TB, i int) (jetstream.KeyValue, *faultproxy.Prox
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	kv, nc := e.kv(t, p.URL())
+	// Only through the link: a client that learnt the other servers of a
+	// cluster would reconnect around the cut.
+	nc := natstest.Connect(t, p.URL(), nats.IgnoreDiscoveredServers())
+	kv := natstest.KeyValue(t, nc, BucketConfig(testBucket, DefaultTTL, e.replicas))
 	return kv, p, nc
 }
 
@@ -97,17 +100,21 @@ func ctxLong(t testing.TB) context.Context {
 	return ctx
 }
 
-// campaign runs l.Campaign in the background; the channel yields its term
-// (or fails the test).
-func campaign(t testing.TB, ctx context.Context, l *Lease) <-chan *Term {
+// campaign runs l.Campaign in the background until it acquires or the
+// test ends; the channel yields its term.
+func campaign(t testing.TB, l *Lease) <-chan *Term {
+	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan *Term, 1)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		term, err := l.Campaign(ctx)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			t.Errorf("campaign of %s: %v", l.cfg.Holder, err)
 		}
 		ch <- term
 	}()
+	t.Cleanup(func() { cancel(); <-done })
 	return ch
 }
 
@@ -119,7 +126,7 @@ func await(t testing.TB, ch <-chan *Term, what string) *Term {
 		if term == nil {
 			t.Fatalf("%s: no term", what)
 		}
-		t.Cleanup(func() { _ = term.Resign(context.Background()) })
+		t.Cleanup(func() { resignQuietly(term) })
 		return term
 	case <-time.After(waitLong):
 		t.Fatalf("timed out after %s waiting for %s", waitLong, what)
@@ -143,7 +150,7 @@ func acquire(t testing.TB, l *Lease) *Term {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = term.Resign(context.Background()) })
+	t.Cleanup(func() { resignQuietly(term) })
 	return term
 }
 
@@ -179,4 +186,11 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// resignQuietly resigns at cleanup, bounded: the link may be cut.
+func resignQuietly(term *Term) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = term.Resign(ctx)
 }

@@ -74,22 +74,25 @@ func (l *Lease) TryAcquire(ctx context.Context) (*Term, error) {
 // Campaign blocks until it holds the lease or ctx ends. It watches the key
 // and tries when the watch shows it free: at once, on the holder's
 // resignation (a delete), or on the server's expiry (a limit marker).
+// Trouble that may pass (NATS unreachable, no stream leader) is retried;
+// ErrBucket and ErrActive are not.
 func (l *Lease) Campaign(ctx context.Context) (*Term, error) {
-	if err := l.checkBucket(ctx); err != nil {
-		return nil, err
-	}
 	pause := campaignRetry
 	for {
-		t, err := l.watchAndTry(ctx)
+		err := l.checkBucket(ctx)
+		var t *Term
+		if err == nil {
+			t, err = l.watchAndTry(ctx)
+		}
 		switch {
 		case t != nil:
 			return t, nil
 		case ctx.Err() != nil:
 			return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, ctx.Err())
-		case errors.Is(err, ErrActive):
+		case errors.Is(err, ErrActive) || errors.Is(err, ErrBucket):
 			return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, err)
 		}
-		l.log.Warn("lease watch failed; watching again", "err", err, "in", pause)
+		l.log.Warn("lease campaign interrupted; trying again", "err", err, "in", pause)
 		if !sleep(ctx, pause) {
 			return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, ctx.Err())
 		}
@@ -100,8 +103,11 @@ func (l *Lease) Campaign(ctx context.Context) (*Term, error) {
 // watchAndTry runs one watch of the key, trying to acquire whenever it may
 // be free, until it acquires or the watch or ctx ends.
 func (l *Lease) watchAndTry(ctx context.Context) (*Term, error) {
-	wctx, cancel := context.WithCancel(ctx)
+	// The watch lives until ctx ends, but its setup request must not wait
+	// for ctx's deadline: without one, the client's own timeout bounds it.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
 	w, err := l.cfg.KV.Watch(wctx, l.cfg.Key)
 	if err != nil {
 		return nil, err
@@ -161,6 +167,8 @@ func (l *Lease) checkBucket(ctx context.Context) error {
 	if l.checked.Load() {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, l.opTimeout())
+	defer cancel()
 	st, err := l.cfg.KV.Status(ctx)
 	if err != nil {
 		return fmt.Errorf("cannot check lease bucket: %w", err)
@@ -177,6 +185,11 @@ func (l *Lease) checkBucket(ctx context.Context) error {
 	l.checked.Store(true)
 	return nil
 }
+
+// opTimeout bounds a read or a setup request, so that one lost with a dead
+// server is sent again instead of waited for; writes are bounded by the
+// local deadline instead.
+func (l *Lease) opTimeout() time.Duration { return max(l.cfg.TTL, time.Second) }
 
 // sleep waits d or until ctx ends; false when ctx ended.
 func sleep(ctx context.Context, d time.Duration) bool {

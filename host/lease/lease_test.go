@@ -1,7 +1,6 @@
 package lease
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -134,7 +133,7 @@ func TestResign(t *testing.T) {
 		kvB, _ := e.kv(t, e.url(1))
 		a, b := newLease(t, kvA, "a"), newLease(t, kvB, "b")
 		ta := acquire(t, a)
-		waitCh := campaign(t, ctxLong(t), b)
+		waitCh := campaign(t, b)
 		if err := ta.Resign(ctxLong(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +162,7 @@ func TestStaleHolder(t *testing.T) {
 		kvB, _ := e.kv(t, e.url(1))
 		a, b := newLease(t, kvA, "a"), newLease(t, kvB, "b")
 		ta := acquire(t, a)
-		waitCh := campaign(t, ctxLong(t), b)
+		waitCh := campaign(t, b)
 		link.Cut()
 		tb := await(t, waitCh, "the standby after the holder was cut off")
 		assertHandover(t, ta, tb)
@@ -206,7 +205,7 @@ func TestReacquireOwnKey(t *testing.T) {
 		t2, err = a.TryAcquire(ctxLong(t))
 		return err == nil
 	})
-	defer t2.Resign(context.Background())
+	defer resignQuietly(t2)
 	assertHandover(t, t1, t2)
 }
 
