@@ -37,14 +37,35 @@ func Cluster(tb testing.TB, n int) []*Server {
 		// forever; one node is a standalone server.
 		return []*Server{Start(tb, &server.Options{ServerName: "s1"})}
 	}
-	ports := freePorts(tb, n)
+	var err error
+	for range clusterAttempts {
+		var servers []*Server
+		if servers, err = startCluster(tb, n); err == nil {
+			WaitJetStream(tb, servers...)
+			return servers
+		}
+	}
+	tb.Fatal(err)
+	return nil
+}
+
+// clusterAttempts: a reserved route port can still be taken by another
+// process before its server binds it; a fresh set of ports then works.
+const clusterAttempts = 3
+
+func startCluster(tb testing.TB, n int) ([]*Server, error) {
+	tb.Helper()
+	lns := reservePorts(tb, n)
 	servers := make([]*Server, n)
+	ports := make([]int, n)
 	for i := range servers {
+		ports[i] = lns[i].Addr().(*net.TCPAddr).Port
 		opts := defaults(tb, nil, "s"+strconv.Itoa(i+1))
 		opts.Cluster.Name = ClusterName
 		opts.Cluster.Host = "127.0.0.1"
 		opts.Cluster.Port = ports[i]
 		servers[i] = newServer(tb, opts)
+		servers[i].reserved = lns[i]
 	}
 	wireRoutes(tb, servers, ports)
 	for _, s := range servers {
@@ -53,10 +74,14 @@ func Cluster(tb testing.TB, n int) []*Server {
 	// All start before any waits: a lone server of a cluster has no
 	// JetStream quorum and is only ready for clients.
 	for _, s := range servers {
-		s.start()
+		if err := s.start(); err != nil {
+			for _, s := range servers {
+				s.shutdown()
+			}
+			return nil, err
+		}
 	}
-	WaitJetStream(tb, servers...)
-	return servers
+	return servers, nil
 }
 
 // wireRoutes gives server i a link to every server j (its route to j) and
@@ -93,11 +118,11 @@ func newLink(tb testing.TB, port int) *faultproxy.Proxy {
 	return p
 }
 
-// freePorts reserves n loopback ports for route listeners. They are known
-// before any server starts because the links must point at them.
-func freePorts(tb testing.TB, n int) []int {
+// reservePorts holds n free loopback ports for route listeners, each until
+// its server starts. They are known before any server starts because the
+// links must point at them.
+func reservePorts(tb testing.TB, n int) []net.Listener {
 	tb.Helper()
-	ports := make([]int, n)
 	lns := make([]net.Listener, n)
 	for i := range lns {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -105,12 +130,8 @@ func freePorts(tb testing.TB, n int) []int {
 			tb.Fatalf("natstest: cannot find a free port: %v", err)
 		}
 		lns[i] = ln
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
+	return lns
 }
 
 // WaitJetStream waits until JetStream is usable through the given running

@@ -10,6 +10,7 @@
 package natstest
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -25,6 +26,10 @@ import (
 // by then is broken, not slow.
 const readyTimeout = 30 * time.Second
 
+// listenTimeout bounds a server's start until it listens, which takes
+// milliseconds unless a port is taken.
+const listenTimeout = 10 * time.Second
+
 // Server is one embedded nats-server with JetStream.
 type Server struct {
 	tb   testing.TB
@@ -33,6 +38,10 @@ type Server struct {
 	// links carry this server's routes (cluster only); Kill cuts them first
 	// so that nothing more leaves or reaches the server, as in a crash.
 	links []*faultproxy.Proxy
+
+	// reserved holds the route port from reservation until the first
+	// start, so that nothing else takes it meanwhile.
+	reserved net.Listener
 
 	mu sync.Mutex
 	ns *server.Server // nil while killed
@@ -44,8 +53,10 @@ type Server struct {
 func Start(tb testing.TB, opts *server.Options) *Server {
 	tb.Helper()
 	s := newServer(tb, defaults(tb, opts, "natstest"))
-	s.start()
 	tb.Cleanup(s.shutdown)
+	if err := s.start(); err != nil {
+		tb.Fatal(err)
+	}
 	return s
 }
 
@@ -79,16 +90,19 @@ func newServer(tb testing.TB, opts *server.Options) *Server {
 
 // start runs the server from its options and waits until it accepts
 // clients; the first start fixes the client port for restarts.
-func (s *Server) start() {
-	s.tb.Helper()
+func (s *Server) start() error {
+	if s.reserved != nil {
+		s.reserved.Close()
+		s.reserved = nil
+	}
 	ns, err := server.NewServer(s.opts.Clone())
 	if err != nil {
-		s.tb.Fatalf("natstest: cannot configure %s: %v", s.opts.ServerName, err)
+		return fmt.Errorf("natstest: cannot configure %s: %w", s.opts.ServerName, err)
 	}
 	ns.Start()
-	if !ns.ReadyForConnections(readyTimeout) {
+	if !ns.ReadyForConnections(listenTimeout) {
 		ns.Shutdown()
-		s.tb.Fatalf("natstest: %s not ready after %s", s.opts.ServerName, readyTimeout)
+		return fmt.Errorf("natstest: %s not listening after %s (a port taken?)", s.opts.ServerName, listenTimeout)
 	}
 	if s.opts.Port <= 0 {
 		s.opts.Port = ns.Addr().(*net.TCPAddr).Port
@@ -96,6 +110,7 @@ func (s *Server) start() {
 	s.mu.Lock()
 	s.ns = ns
 	s.mu.Unlock()
+	return nil
 }
 
 // Name is the server's name (unique within a cluster).
@@ -146,7 +161,9 @@ func (s *Server) Restart() {
 	for _, l := range s.links {
 		l.Restore()
 	}
-	s.start()
+	if err := s.start(); err != nil {
+		s.tb.Fatal(err)
+	}
 }
 
 // shutdown is the cleanup: stop the server, then its links.
