@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	"github.com/ozanturksever/go-cluster/registry"
@@ -18,15 +19,27 @@ type App struct {
 	Instances int               `json:"instances"` // wasm instances over all nodes
 	Nodes     []registry.Status `json:"nodes"`
 	Error     string            `json:"error,omitempty"`
+	// Reason says why the app is pending or runs on fewer nodes than asked,
+	// as the scheduler found it.
+	Reason string `json:"reason,omitempty"`
 }
 
-// Apps lists every deployed app with the nodes' reports joined in.
+// Apps lists every deployed app with the nodes' reports and the
+// scheduler's placement joined in.
 func (c *Client) Apps(ctx context.Context) ([]App, error) {
 	deps, err := c.registry.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	reports, err := c.registry.Reports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	places, err := c.Placements(ctx)
+	if errors.Is(err, registry.ErrNoPlatform) {
+		// A host still opening its buckets: nothing is placed yet.
+		places, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +51,7 @@ func (c *Client) Apps(ctx context.Context) ([]App, error) {
 	for _, d := range deps {
 		a := App{Name: d.App, Version: d.Version, Revision: d.Revision, Digest: d.Digest, Nodes: byApp[d.App]}
 		a.Status, a.Error = summarize(d.Revision, a.Nodes)
+		a.Reason = placementReason(places, d.App)
 		for _, n := range a.Nodes {
 			if n.Revision == d.Revision && n.State == registry.StateRunning {
 				a.Instances += n.Instances
@@ -47,6 +61,19 @@ func (c *Client) Apps(ctx context.Context) ([]App, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// placementReason is the scheduler's word on app: why it is not placed,
+// or why not as asked.
+func placementReason(places map[string]registry.Placement, app string) string {
+	p, ok := places[app]
+	switch {
+	case !ok:
+		return notPlaced
+	case len(p.Nodes) == 0 && p.Reason == "":
+		return "no node can run it"
+	}
+	return p.Reason
 }
 
 // summarize folds the nodes' reports on the current revision into one word.

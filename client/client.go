@@ -123,6 +123,9 @@ func Inspect(ctx context.Context, wasm []byte) error {
 type CallOptions struct {
 	Timeout time.Duration // 10s when zero, bounded by ctx
 	Headers nats.Header
+	// Key, when set, is sent in the layout.KeyHeader header: for a ring
+	// app the host routes the call to the owner of the key's partition.
+	Key string
 }
 
 // Call calls method of app with payload and returns the reply. A status the
@@ -135,6 +138,14 @@ func (c *Client) Call(ctx context.Context, app, method string, payload []byte, o
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	msg := &nats.Msg{Subject: c.layout.APISubject(app, method), Data: payload, Header: opts.Headers}
+	if opts.Key != "" {
+		// A copy: the caller's headers may be shared between calls.
+		msg.Header = nats.Header{}
+		for k, v := range opts.Headers {
+			msg.Header[k] = v
+		}
+		msg.Header.Set(layout.KeyHeader, opts.Key)
+	}
 	resp, err := c.nc.RequestMsgWithContext(ctx, msg)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):

@@ -16,6 +16,7 @@
 //	gc_P_ring          KV: A -> partition ownership of a ring app (compare-and-set)
 //	gc.P.active.A.M    A's method on its active instance (standbys forward there)
 //	gc.P.node.N.A.M    A's method on node N (ring calls forward to the owner)
+//	gc.P.ctl.stepdown.A  asks A's active to hand over; it replies its node id
 package layout
 
 import (
@@ -99,6 +100,10 @@ func (l Layout) NodeSubject(node, app, method string) string {
 func (l Layout) StepdownSubject(app string) string {
 	return "gc." + l.platform + ".ctl.stepdown." + app
 }
+
+// KeyHeader carries a call's key: hosts route a ring app's call to the
+// owner of the key's partition (placement.PartitionOf).
+const KeyHeader = "Gc-Key"
 
 // AppLeaseKey is the lease of app's active role.
 func AppLeaseKey(app string) string { return "app." + app }

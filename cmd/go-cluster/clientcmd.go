@@ -95,6 +95,7 @@ func waitServing(ctx context.Context, e *env, c *client.Client, d *registry.Depl
 	start := time.Now()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	reason := ""
 	for {
 		apps, err := c.Apps(ctx)
 		if err == nil {
@@ -102,6 +103,7 @@ func waitServing(ctx context.Context, e *env, c *client.Client, d *registry.Depl
 				if a.Name != d.App || a.Revision != d.Revision {
 					continue
 				}
+				reason = a.Reason
 				switch a.Status {
 				case "running":
 					fmt.Fprintf(e.stdout, "%s is serving on %s (%d instances) after %s\n", d.App, nodeList(a), a.Instances, time.Since(start).Round(time.Millisecond))
@@ -113,6 +115,9 @@ func waitServing(ctx context.Context, e *env, c *client.Client, d *registry.Depl
 		}
 		select {
 		case <-ctx.Done():
+			if reason != "" {
+				return fmt.Errorf("no node serves %s revision %d yet: %s; it is recorded and starts once a node can run it (check `go-cluster status` and `go-cluster nodes`)", d.App, d.Revision, reason)
+			}
 			return fmt.Errorf("no node reported %s revision %d within the timeout; it is recorded and will start when a host sees it (check `go-cluster apps` and the hosts' logs)", d.App, d.Revision)
 		case <-tick.C:
 		}
@@ -159,6 +164,9 @@ func runApps(ctx context.Context, e *env, args []string) error {
 		status := a.Status
 		if a.Error != "" {
 			status += ": " + oneLine(a.Error, 80)
+		}
+		if a.Reason != "" {
+			status += " (" + oneLine(a.Reason, 80) + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", a.Name, a.Version, a.Revision, a.Digest[:12], status, a.Instances, nodeList(a))
 	}
@@ -247,6 +255,7 @@ func runRollback(ctx context.Context, e *env, args []string) error {
 func runCall(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "call")
 	cf := addClientFlags(fs, false)
+	key := fs.String("key", "", "the call's `KEY`: a ring app's call goes to the owner of the key's partition")
 	pos, err := parse(fs, args, 2, 3)
 	if err != nil {
 		return err
@@ -265,7 +274,7 @@ func runCall(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer c.Close()
-	out, err := c.Call(ctx, pos[0], pos[1], payload, client.CallOptions{Timeout: cf.timeout})
+	out, err := c.Call(ctx, pos[0], pos[1], payload, client.CallOptions{Timeout: cf.timeout, Key: *key})
 	if err != nil {
 		st := abi.StatusOf(err)
 		return fmt.Errorf("error %s %s: %s", st.Code(), st, errText(err))

@@ -1,6 +1,7 @@
 // Command go-cluster runs a node of a go-cluster platform (`go-cluster
 // host`) and drives the platform from a shell: deploy, call, list, roll
-// back and undeploy wasm apps.
+// back and undeploy wasm apps, and operate the nodes (status, cordon,
+// drain, move, stepdown).
 package main
 
 import (
@@ -35,6 +36,13 @@ func init() {
 		"undeploy": {"stop and remove an app (its history stays)", "[flags] APP", runUndeploy},
 		"rollback": {"make an earlier deployment current again", "[flags] APP [VERSION]", runRollback},
 		"call":     {"call an app's API method and print the reply", "[flags] APP METHOD [PAYLOAD|-]", runCall},
+		"nodes":    {"list the live nodes with their labels and state", "[flags]", runNodes},
+		"status":   {"show apps x nodes: each instance's role and the fencing epoch", "[flags]", runStatus},
+		"cordon":   {"place nothing new on a node; what runs there stays", "[flags] NODE", runCordon},
+		"drain":    {"move everything off a node and keep it off", "[flags] NODE", runDrain},
+		"uncordon": {"let a cordoned or draining node take placements again", "[flags] NODE", runUncordon},
+		"move":     {"run an app on a node first (a singleton's active)", "[flags] APP --to NODE | --clear", runMove},
+		"stepdown": {"make an app's active hand over to another node", "[flags] APP", runStepdown},
 	}
 }
 
@@ -96,7 +104,8 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nStart with `go-cluster host`, then in another shell `go-cluster deploy examples/basic/app.yaml`")
-	fmt.Fprintln(w, "and `go-cluster call basic greet world`. `go-cluster COMMAND -h` shows a command's flags.")
+	fmt.Fprintln(w, "and `go-cluster call basic greet world`; `go-cluster status` shows where it runs.")
+	fmt.Fprintln(w, "`go-cluster COMMAND -h` shows a command's flags.")
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.

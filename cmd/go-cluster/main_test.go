@@ -49,16 +49,17 @@ func cli(t *testing.T, stdin string, args ...string) result {
 
 var urlRe = regexp.MustCompile(`NATS (nats://[0-9.:]+)`)
 
-// startHostCmd runs `go-cluster host` as the binary would and returns its
-// NATS URL; Cleanup sends the interrupt and checks the clean exit.
-func startHostCmd(t *testing.T) string {
+// startHostCmd runs `go-cluster host` as the binary would, with extra
+// flags appended, and returns its NATS URL; Cleanup sends the interrupt
+// and checks the clean exit.
+func startHostCmd(t *testing.T, extra ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, &env{strings.NewReader(""), &syncBuffer{}, &stderr},
-			[]string{"host", "--data", t.TempDir(), "--listen", "127.0.0.1:-1", "--http", "127.0.0.1:0", "--node", "cli1", "--log-level", "warn"})
+		args := []string{"host", "--data", t.TempDir(), "--listen", "127.0.0.1:-1", "--http", "127.0.0.1:0", "--node", "cli1", "--log-level", "warn"}
+		done <- run(ctx, &env{strings.NewReader(""), &syncBuffer{}, &stderr}, append(args, extra...))
 	}()
 	var url string
 	deadline := time.NewTimer(60 * time.Second)
