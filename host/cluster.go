@@ -37,6 +37,10 @@ type buckets struct {
 }
 
 func (h *Host) openBuckets(ctx context.Context) error {
+	return h.retryOpen(ctx, "the coordination buckets", h.openBucketsOnce)
+}
+
+func (h *Host) openBucketsOnce(ctx context.Context) error {
 	r := h.replicas
 	var err error
 	open := func(dst *jetstream.KeyValue, cfg jetstream.KeyValueConfig) {

@@ -46,6 +46,10 @@ type Config struct {
 	// Listen is the embedded NATS server's client address; port -1 picks
 	// a free one.
 	Listen string
+	// OnlyGivenURLs keeps the connection to the NATSURL servers, never to
+	// servers learned from the cluster: a host behind a proxy stays behind
+	// it (fault-injection tests cut such a link).
+	OnlyGivenURLs bool
 	// ClusterListen is the embedded server's address for routes from its
 	// peers (HOST:PORT, port -1 picks one); empty runs it standalone.
 	ClusterListen string

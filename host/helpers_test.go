@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -79,7 +80,7 @@ func startHost(t testing.TB, cfg Config) *Host {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := h.Close(ctx); err != nil {
+		if err := h.Close(ctx); err != nil && !errors.Is(err, ErrClosed) {
 			t.Errorf("close: %v", err)
 		}
 	})

@@ -147,29 +147,34 @@ func (h *Host) Open(ctx context.Context) (err error) {
 // openRegistry creates or binds the platform's buckets, waiting while a
 // clustered JetStream is still forming (its peers may start later).
 func (h *Host) openRegistry(ctx context.Context) error {
+	return h.retryOpen(ctx, "the platform's buckets", func(ctx context.Context) error {
+		var err error
+		h.registry, err = registry.Open(ctx, h.js, registry.Config{Layout: h.layout, Create: true, Replicas: h.replicas})
+		return err
+	})
+}
+
+// retryOpen runs open until it succeeds or ctx ends. Each attempt gets its
+// own deadline: a request sent before the JetStream meta leader exists, or
+// one that lost a race with an identical create, gets no answer at all.
+func (h *Host) retryOpen(ctx context.Context, what string, open func(context.Context) error) error {
 	start := time.Now()
 	lastLog := start
 	for {
-		// Each attempt gets its own deadline: a request sent before the
-		// JetStream meta leader exists gets no answer at all.
-		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		var err error
-		h.registry, err = registry.Open(actx, h.js, registry.Config{Layout: h.layout, Create: true, Replicas: h.replicas})
+		actx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := open(actx)
 		cancel()
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("cannot open the platform's buckets (%d replicas): %w; are %d NATS servers with JetStream up and routed?", h.replicas, err, h.replicas)
+			return fmt.Errorf("cannot open %s (%d replicas): %w; are %d NATS servers with JetStream up and routed?", what, h.replicas, err, h.replicas)
 		}
 		if time.Since(lastLog) > 5*time.Second {
 			lastLog = time.Now()
-			h.log.Info("waiting for JetStream to form", "replicas", h.replicas, "waited", time.Since(start).Round(time.Second), "err", err)
+			h.log.Info("waiting for JetStream", "opening", what, "replicas", h.replicas, "waited", time.Since(start).Round(time.Second), "err", err)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
+		sleepCtx(ctx, 250*time.Millisecond)
 	}
 }
 
@@ -204,6 +209,12 @@ func (h *Host) Kill() {
 func (h *Host) recordActivation(a *Activation) {
 	h.actMu.Lock()
 	h.activations = append(h.activations, a)
+	h.actMu.Unlock()
+}
+
+func (h *Host) endActivation(a *Activation, at time.Time) {
+	h.actMu.Lock()
+	a.Ended = at
 	h.actMu.Unlock()
 }
 

@@ -58,6 +58,9 @@ func (h *Host) connect() (*nats.Conn, error) {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { h.log.Info("reconnected to NATS", "url", nc.ConnectedUrl()) }),
 	}
+	if h.cfg.OnlyGivenURLs {
+		opts = append(opts, nats.IgnoreDiscoveredServers())
+	}
 	url := h.cfg.NATSURL
 	if h.ns != nil {
 		url = h.ns.ClientURL()

@@ -215,7 +215,7 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	}
 	if err := r.subscribeActive(); err != nil {
 		h.log.Error("cannot serve as active; stepping down", "app", name, "err", err)
-		r.release(term)
+		r.release(term, nil)
 		return true
 	}
 	act := &Activation{App: name, Node: h.cfg.NodeID, Token: term.Token(), Began: time.Now()}
@@ -233,14 +233,15 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 		steppedDown = true
 		h.log.Info("stepping down", "app", name)
 	}
-	r.release(term)
-	act.Ended = time.Now()
+	r.release(term, func(at time.Time) { h.endActivation(act, at) })
 	r.report()
 	return steppedDown
 }
 
-// release gives the role up in reverse order and frees the lease.
-func (r *role) release(term *lease.Term) {
+// release gives the role up in reverse order and frees the lease. It tells
+// stopped the moment this node stopped acting (no call taken or running),
+// before on_passive and the resignation, which may wait on a lost NATS.
+func (r *role) release(term *lease.Term, stopped func(time.Time)) {
 	r.mu.Lock()
 	r.active, r.term = false, nil
 	subs := r.subs
@@ -248,6 +249,9 @@ func (r *role) release(term *lease.Term) {
 	r.mu.Unlock()
 	unsubscribeAll(subs)
 	r.calls.Wait()
+	if stopped != nil {
+		stopped(time.Now())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), r.a.timeout())
 	defer cancel()
 	if err := r.a.plug.Deactivate(ctx); err != nil {
