@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,19 @@ const (
 	DefaultMargin = DefaultTTL / 6
 )
 
+// KV is what a lease uses of a JetStream KV bucket; a jetstream.KeyValue
+// is one.
+type KV interface {
+	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
+	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
+	Purge(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
+	Watch(ctx context.Context, keys string, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
+	Status(ctx context.Context) (jetstream.KeyValueStatus, error)
+}
+
+var _ KV = jetstream.KeyValue(nil)
+
 // maxHolder bounds Holder; it is stored with every renewal.
 const maxHolder = 256
 
@@ -31,7 +45,7 @@ const maxHolder = 256
 type Config struct {
 	// KV is the lease bucket, made with BucketConfig: its TTL must equal
 	// TTL and it must keep limit markers.
-	KV jetstream.KeyValue
+	KV KV
 	// Key is the lease's key in the bucket, one per singleton role.
 	Key string
 	// Holder names who holds the lease when this Lease wins: unique per

@@ -29,7 +29,7 @@ type Info struct {
 // Current reads who holds key in the lease bucket kv. It answers ErrNotHeld
 // when nobody does. The server's view can trail the holder's by up to
 // Margin: a holder may have stepped down already while its key lives on.
-func Current(ctx context.Context, kv jetstream.KeyValue, key string) (Info, error) {
+func Current(ctx context.Context, kv KV, key string) (Info, error) {
 	e, err := kv.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Info{}, fmt.Errorf("cannot read lease %s: %w", key, ErrNotHeld)

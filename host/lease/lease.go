@@ -38,6 +38,8 @@ type Lease struct {
 
 	valueMu sync.Mutex
 	value   []byte // the value the next term starts with
+
+	watching func() // tests: called when a campaign's watch is up
 }
 
 // New checks cfg (after filling its defaults) and returns a Lease. It does
@@ -62,7 +64,7 @@ func (l *Lease) Config() Config { return l.cfg }
 // ErrActive: this Lease's previous term has not ended.
 func (l *Lease) TryAcquire(ctx context.Context) (*Term, error) {
 	if err := l.checkBucket(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot acquire lease %s: %w", l.cfg.Key, err)
 	}
 	t, err := l.acquire(ctx, state{}, "try")
 	if err != nil {
@@ -77,6 +79,9 @@ func (l *Lease) TryAcquire(ctx context.Context) (*Term, error) {
 // Trouble that may pass (NATS unreachable, no stream leader) is retried;
 // ErrBucket and ErrActive are not.
 func (l *Lease) Campaign(ctx context.Context) (*Term, error) {
+	if l.active() {
+		return nil, fmt.Errorf("cannot campaign for lease %s: %w", l.cfg.Key, ErrActive)
+	}
 	pause := campaignRetry
 	for {
 		err := l.checkBucket(ctx)
@@ -127,9 +132,13 @@ func (l *Lease) watchAndTry(ctx context.Context) (*Term, error) {
 			switch {
 			case !ok:
 				return nil, errors.New("watch ended")
-			case e == nil && seen:
-				continue // initial values done; the entry was handled
-			case e == nil:
+			case e == nil: // the initial value, if any, was delivered
+				if l.watching != nil {
+					l.watching()
+				}
+				if seen {
+					continue // and handled
+				}
 				st, via = state{known: true, free: true}, "watch" // no key at all
 			default:
 				seen = true
@@ -158,6 +167,13 @@ func (l *Lease) watchAndTry(ctx context.Context) (*Term, error) {
 			pause = min(2*pause, l.cfg.TTL)
 		}
 	}
+}
+
+// active reports whether this Lease's last term is still on.
+func (l *Lease) active() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.term != nil && l.term.ctx.Err() == nil
 }
 
 // checkBucket verifies once that the bucket expires keys after TTL and

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ozanturksever/go-cluster/internal/natstest"
 )
@@ -54,7 +55,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // kvStub stands for a bucket where no I/O happens.
-type kvStub struct{ jetstream.KeyValue }
+type kvStub struct{ KV }
 
 func TestEntryRoundTrip(t *testing.T) {
 	for _, v := range [][]byte{nil, []byte("x"), []byte("line1\nline2"), {0, 1, 2}} {
@@ -230,4 +231,73 @@ func TestSetValue(t *testing.T) {
 	if info, err = Current(ctxLong(t), kv, testKey); err != nil || string(info.Value) != "v2" {
 		t.Fatalf("Current = %+v, %v; want v2 in the next term", info, err)
 	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := natstest.Start(t, nil)
+	e := &env{name: "single", servers: []*natstest.Server{s}, replicas: 1}
+	kv, _ := e.kv(t, e.url(0))
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewMetrics(reg); err == nil {
+		t.Fatal("registered twice on one registry")
+	}
+	l, err := New(Config{KV: kv, Key: testKey, Holder: "a", Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := acquire(t, l)
+	if err := term.SetValue(ctxLong(t), []byte("renew now")); err != nil {
+		t.Fatal(err)
+	}
+	if err := term.Resign(ctxLong(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := gather(t, reg)
+	want := map[string]float64{
+		"gocluster_lease_acquisitions_total{key=app.cache.active}":           1,
+		"gocluster_lease_losses_total{key=app.cache.active,reason=resigned}": 1,
+		"gocluster_lease_held{key=app.cache.active}":                         0,
+		"gocluster_lease_renew_duration_seconds":                             1,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
+
+// gather flattens the registry: NAME{LABEL=VALUE,...} to the value, or
+// the sample count for a histogram.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, lp.GetName()+"="+lp.GetValue())
+			}
+			if len(labels) > 0 {
+				name += "{" + strings.Join(labels, ",") + "}"
+			}
+			switch {
+			case m.Counter != nil:
+				out[name] = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				out[name] = m.GetGauge().GetValue()
+			case m.Histogram != nil:
+				out[name] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
 }
