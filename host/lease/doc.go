@@ -75,6 +75,15 @@
 // active. Graceful failover (Resign) is two writes and a watch delivery:
 // under a millisecond on a local cluster.
 //
+// Measured by BenchmarkFailover (20 trials each, 2 vCPU, servers in
+// process; kill or Resign to the new term's start):
+//
+//	                   p50       p99
+//	crash, 1 server    1174ms    1495ms
+//	crash, R3          1197ms    1443ms
+//	graceful, 1 server 0.23ms    0.42ms
+//	graceful, R3       0.59ms    0.90ms
+//
 // Renewal tolerance. A holder renews R after each acknowledged send,
 // retries a failure at once (each attempt bounded by R/2, so a request lost
 // to a reconnect is sent again) and gives up at D: it rides out trouble of
