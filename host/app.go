@@ -35,6 +35,7 @@ type app struct {
 	stopping bool
 
 	role *role // active-passive apps only
+	ring *ring // ring apps only
 }
 
 // job is one request for a worker.
@@ -63,8 +64,11 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 	for range m.Limits.Instances {
 		a.workers.Go(a.worker)
 	}
-	if m.Pattern == manifest.PatternActivePassive {
+	switch m.Pattern {
+	case manifest.PatternActivePassive:
 		a.role = newRole(a, p)
+	case manifest.PatternRing:
+		a.ring = newRing(a, p)
 	}
 	if err := a.serve(); err != nil {
 		a.stop(context.WithoutCancel(ctx))
@@ -73,6 +77,12 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 	if a.role != nil {
 		a.role.start()
 	}
+	if a.ring != nil {
+		if err := a.ring.start(); err != nil {
+			a.stop(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("cannot serve ring %s: %w", m.Name, err)
+		}
+	}
 	return a, nil
 }
 
@@ -80,6 +90,9 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 func (h *Host) reportRunning(ctx context.Context, a *app) {
 	st := registry.Status{App: a.dep.App, Node: h.cfg.NodeID, Revision: a.dep.Revision, Digest: a.dep.Digest,
 		State: registry.StateRunning, Instances: a.stats().Instances, Role: registry.RolePool, At: time.Now().UTC()}
+	if a.ring != nil {
+		st.Role, st.Partitions = registry.RoleRing, a.ring.ownedCount()
+	}
 	if a.role != nil {
 		st.Role = registry.RoleStandby
 		if token, ok := a.role.activeToken(); ok {
@@ -95,6 +108,9 @@ func (h *Host) reportRunning(ctx context.Context, a *app) {
 func (a *app) place(p Placement) {
 	if a.role != nil {
 		a.role.setPlacement(p)
+	}
+	if a.ring != nil {
+		a.ring.setPlacement(p)
 	}
 }
 
@@ -222,6 +238,9 @@ func (a *app) worker() {
 }
 
 func (a *app) call(req micro.Request, method string, mm *methodMetrics) {
+	if a.ring != nil && a.ring.serveOrForward(req, method) {
+		return
+	}
 	if a.role != nil {
 		if !a.role.enter() {
 			a.role.forward(req, method)
@@ -272,6 +291,9 @@ func headerSafe(s string) string {
 func (a *app) stop(ctx context.Context) {
 	if a.role != nil && a.role.cancel != nil {
 		a.role.stop()
+	}
+	if a.ring != nil && a.ring.cancel != nil {
+		a.ring.stop()
 	}
 	if a.svc != nil {
 		_ = a.svc.Stop()

@@ -55,6 +55,7 @@ type Host struct {
 
 	actMu       sync.Mutex
 	activations []*Activation
+	ownSpans    []*OwnSpan
 	runtime     *plugins.Runtime
 	http        *http.Server
 	httpAddr    net.Addr
@@ -216,6 +217,29 @@ func (h *Host) endActivation(a *Activation, at time.Time) {
 	h.actMu.Lock()
 	a.Ended = at
 	h.actMu.Unlock()
+}
+
+func (h *Host) recordOwnSpan(s *OwnSpan) {
+	h.actMu.Lock()
+	h.ownSpans = append(h.ownSpans, s)
+	h.actMu.Unlock()
+}
+
+func (h *Host) endOwnSpan(s *OwnSpan, at time.Time) {
+	h.actMu.Lock()
+	s.Ended = at
+	h.actMu.Unlock()
+}
+
+// OwnSpans returns every partition ownership this host had.
+func (h *Host) OwnSpans() []OwnSpan {
+	h.actMu.Lock()
+	defer h.actMu.Unlock()
+	out := make([]OwnSpan, len(h.ownSpans))
+	for i, s := range h.ownSpans {
+		out[i] = *s
+	}
+	return out
 }
 
 // Activations returns every term of an active role this host served.
