@@ -64,6 +64,8 @@ func (s *apps) run(ctx context.Context) {
 	defer wg.Wait()
 	retry := time.NewTicker(s.h.cfg.Retry)
 	defer retry.Stop()
+	membersChanged := s.h.members.subscribe()
+	known := s.memberSet()
 	synced := map[string]bool{}
 	for {
 		select {
@@ -71,6 +73,8 @@ func (s *apps) run(ctx context.Context) {
 			return
 		case <-retry.C:
 			s.retryFailed(ctx)
+		case <-membersChanged:
+			known = s.tellMembers(ctx, known)
 		case ev := <-s.events:
 			if ev.synced {
 				s.resync(ev)
@@ -241,6 +245,41 @@ func (s *apps) retryFailed(ctx context.Context) {
 		}
 	}
 	s.updateGauges()
+}
+
+func (s *apps) memberSet() map[string]bool {
+	out := map[string]bool{}
+	for _, n := range s.h.members.list() {
+		out[n.ID] = true
+	}
+	return out
+}
+
+// tellMembers passes nodes that joined or left since known to every app
+// running here (on_member_join / on_member_leave) and returns the new set.
+func (s *apps) tellMembers(ctx context.Context, known map[string]bool) map[string]bool {
+	now := s.memberSet()
+	for id := range now {
+		if !known[id] {
+			s.eachApp(ctx, func(ctx context.Context, a *app) error { return a.plug.MemberJoined(ctx, id) })
+		}
+	}
+	for id := range known {
+		if !now[id] {
+			s.eachApp(ctx, func(ctx context.Context, a *app) error { return a.plug.MemberLeft(ctx, id) })
+		}
+	}
+	return now
+}
+
+func (s *apps) eachApp(ctx context.Context, f func(context.Context, *app) error) {
+	for name, a := range s.running {
+		cctx, cancel := context.WithTimeout(ctx, a.timeout())
+		if err := f(cctx, a); err != nil {
+			s.h.log.Warn("member event not delivered", "app", name, "err", err)
+		}
+		cancel()
+	}
 }
 
 // placedHere reports whether app's placement names this node.
