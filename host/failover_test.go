@@ -26,6 +26,12 @@ type platform struct {
 
 func newPlatform(t testing.TB, servers, hosts int) *platform {
 	t.Helper()
+	return newLabelledPlatform(t, servers, hosts, nil)
+}
+
+// newLabelledPlatform is newPlatform with labels per node id.
+func newLabelledPlatform(t testing.TB, servers, hosts int, labels map[string]map[string]string) *platform {
+	t.Helper()
 	p := &platform{t: t, servers: natstest.Cluster(t, servers), hosts: map[string]*Host{},
 		links: map[string]*faultproxy.Proxy{}, cfgs: map[string]Config{}}
 	var wg sync.WaitGroup
@@ -39,6 +45,7 @@ func newPlatform(t testing.TB, servers, hosts int) *platform {
 		cfg := testConfig(t, node)
 		cfg.NATSURL = link.URL()
 		cfg.OnlyGivenURLs = true
+		cfg.Labels = labels[node]
 		cfg.Replicas = min(3, servers)
 		p.links[node], p.cfgs[node] = link, cfg
 		wg.Go(func() { p.start(node) })
