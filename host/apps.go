@@ -185,15 +185,9 @@ func (s *apps) followPlacements(ctx context.Context) error {
 	defer w.Stop()
 	seen := map[string]bool{}
 	for {
-		var e jetstream.KeyValueEntry
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ent, ok := <-w.Updates():
-			if !ok {
-				return errors.New("placement watch closed")
-			}
-			e = ent
+		e, err := nextEntry(ctx, w)
+		if err != nil {
+			return err
 		}
 		if e == nil {
 			if !s.send(ctx, appEvent{source: "place", synced: true, seen: seen}) {

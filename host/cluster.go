@@ -199,15 +199,9 @@ func (m *members) follow(ctx context.Context, kv jetstream.KeyValue) error {
 	fresh := map[string]NodeInfo{}
 	synced := false
 	for {
-		var e jetstream.KeyValueEntry
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ent, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch closed")
-			}
-			e = ent
+		e, err := nextEntry(ctx, w)
+		if err != nil {
+			return err
 		}
 		if e == nil {
 			m.replace(fresh)

@@ -184,22 +184,18 @@ func waitLeaseFree(ctx context.Context, h *Host, key string) error {
 	}
 	defer w.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("lease watch closed")
-			}
-			if e == nil {
-				if _, err := lease.Current(ctx, h.b.leases, key); errors.Is(err, lease.ErrNotHeld) {
-					return nil
-				}
-				continue
-			}
-			if e.Operation() != jetstream.KeyValuePut { // deleted, purged or expired
+		e, err := nextEntry(ctx, w)
+		if err != nil {
+			return err
+		}
+		if e == nil {
+			if _, err := lease.Current(ctx, h.b.leases, key); errors.Is(err, lease.ErrNotHeld) {
 				return nil
 			}
+			continue
+		}
+		if e.Operation() != jetstream.KeyValuePut { // deleted, purged or expired
+			return nil
 		}
 	}
 }

@@ -180,18 +180,28 @@ func scanKV(ctx context.Context, kv jetstream.KeyValue, fn func(jetstream.KeyVal
 	}
 	defer w.Stop()
 	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch closed")
-			}
-			if e == nil {
-				return nil
-			}
-			fn(e)
+		e, err := nextEntry(ctx, w)
+		if err != nil || e == nil {
+			return err
 		}
+		fn(e)
+	}
+}
+
+// errWatchClosed is a KV watch whose updates channel closed under it.
+var errWatchClosed = errors.New("watch closed")
+
+// nextEntry waits for w's next entry. A nil entry with a nil error marks
+// the end of the watch's initial values.
+func nextEntry(ctx context.Context, w jetstream.KeyWatcher) (jetstream.KeyValueEntry, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case e, ok := <-w.Updates():
+		if !ok {
+			return nil, errWatchClosed
+		}
+		return e, nil
 	}
 }
 

@@ -137,15 +137,11 @@ func nodeList(a client.App) string {
 func runApps(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "apps")
 	cf := addClientFlags(fs, true)
-	if _, err := parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	c, err := cf.connect(ctx)
+	c, _, ctx, cancel, err := connectFor(ctx, fs, cf, args, 0, 0)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	apps, err := c.Apps(ctx)
 	if err != nil {
@@ -176,16 +172,11 @@ func runApps(ctx context.Context, e *env, args []string) error {
 func runHistory(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "history")
 	cf := addClientFlags(fs, true)
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := cf.connect(ctx)
+	c, pos, ctx, cancel, err := connectFor(ctx, fs, cf, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	hist, err := c.Registry().History(ctx, pos[0])
 	if err != nil {
@@ -205,16 +196,11 @@ func runHistory(ctx context.Context, e *env, args []string) error {
 func runUndeploy(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "undeploy")
 	cf := addClientFlags(fs, false)
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := cf.connect(ctx)
+	c, pos, ctx, cancel, err := connectFor(ctx, fs, cf, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
 	if err := c.Registry().Undeploy(ctx, pos[0]); err != nil {
 		if errors.Is(err, abi.ErrNotFound) {
@@ -229,21 +215,16 @@ func runUndeploy(ctx context.Context, e *env, args []string) error {
 func runRollback(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "rollback")
 	cf := addClientFlags(fs, false)
-	pos, err := parse(fs, args, 1, 2)
-	if err != nil {
-		return err
-	}
-	version := ""
-	if len(pos) == 2 {
-		version = pos[1]
-	}
-	c, err := cf.connect(ctx)
+	c, pos, ctx, cancel, err := connectFor(ctx, fs, cf, args, 1, 2)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ctx, cancel := context.WithTimeout(ctx, cf.timeout)
 	defer cancel()
+	version := ""
+	if len(pos) == 2 {
+		version = pos[1]
+	}
 	d, err := c.Registry().Rollback(ctx, pos[0], version)
 	if err != nil {
 		return fmt.Errorf("%w (`go-cluster history %s` lists its deployments)", err, pos[0])
