@@ -93,6 +93,21 @@
 //	    Deletes a key; deleting an absent key is not an error.
 //	kv_keys(prefix_ptr, prefix_len, out_ptr, out_cap) -> n
 //	    Lists the app's keys that start with prefix, sorted, as a List.
+//	call(app_ptr, app_len, method_ptr, method_len, payload_ptr, payload_len,
+//	     key_ptr, key_len, timeout_ms, out_ptr, out_cap) -> n
+//	    Calls method of another app (or of this one) over the API bus and
+//	    returns the length of its reply. app is 1 to MaxAppNameLen bytes,
+//	    method 1 to MaxMethodLen, key 0 to MaxKeyLen (0: no key; with one,
+//	    a ring app's call goes to the owner of the key's partition; the key
+//	    travels in a header, so control characters in it are INVALID).
+//	    timeout_ms > 0 bounds the call; 0 means the rest of the caller's own
+//	    call time; the host caps both. Negative is INVALID. DENIED unless
+//	    the manifest lists app under calls (an app may always call itself);
+//	    LIMIT for a payload or a reply over the caller's payload limit;
+//	    TIMEOUT, UNAVAILABLE (nothing serves app) as they happen. When the
+//	    callee answers a non-OK status, call returns that status negated,
+//	    so an error passes through any number of hops. The callee runs with
+//	    its own capabilities only: nothing of the caller's is lent.
 //	take(ptr, len) -> 0
 //	    Copies a pending result into guest memory (see below).
 //
@@ -158,6 +173,7 @@ const (
 	FuncKVUpdate   = "kv_update"
 	FuncKVDelete   = "kv_delete"
 	FuncKVKeys     = "kv_keys"
+	FuncCall       = "call"
 )
 
 // HostFuncs lists every host function of this version, for tests and tools
@@ -165,6 +181,7 @@ const (
 var HostFuncs = []string{
 	FuncABIVersion, FuncReply, FuncLog, FuncConfig, FuncTake,
 	FuncKVGet, FuncKVPut, FuncKVCreate, FuncKVUpdate, FuncKVDelete, FuncKVKeys,
+	FuncCall,
 }
 
 // Level is a guest log level.
@@ -184,6 +201,8 @@ const (
 	MaxKeyLen = 512
 	// MaxMethodLen is the longest API method name, in bytes.
 	MaxMethodLen = 64
+	// MaxAppNameLen is the longest app name, in bytes.
+	MaxAppNameLen = 32
 	// RevSize is the size of a revision written at rev_ptr.
 	RevSize = 8
 )

@@ -55,6 +55,7 @@ var sdkGoNames = []sdkGoName{
 	{"FuncKVUpdate", "funcKVUpdate", constant.MakeString(FuncKVUpdate)},
 	{"FuncKVDelete", "funcKVDelete", constant.MakeString(FuncKVDelete)},
 	{"FuncKVKeys", "funcKVKeys", constant.MakeString(FuncKVKeys)},
+	{"FuncCall", "funcCall", constant.MakeString(FuncCall)},
 	{"StatusOK", "StatusOK", constant.MakeInt64(int64(StatusOK))},
 	{"StatusNotFound", "StatusNotFound", constant.MakeInt64(int64(StatusNotFound))},
 	{"StatusConflict", "StatusConflict", constant.MakeInt64(int64(StatusConflict))},
@@ -70,6 +71,7 @@ var sdkGoNames = []sdkGoName{
 	{"LevelError", "LevelError", constant.MakeInt64(int64(LevelError))},
 	{"MaxKeyLen", "MaxKeyLen", constant.MakeInt64(MaxKeyLen)},
 	{"MaxMethodLen", "MaxMethodLen", constant.MakeInt64(MaxMethodLen)},
+	{"MaxAppNameLen", "MaxAppNameLen", constant.MakeInt64(MaxAppNameLen)},
 	{"RevSize", "revSize", constant.MakeInt64(RevSize)},
 }
 

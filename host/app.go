@@ -126,7 +126,10 @@ func limitsOf(m *manifest.Manifest) plugins.Limits {
 }
 
 func (h *Host) capsFor(ctx context.Context, m *manifest.Manifest) (*caps, error) {
-	c := &caps{app: m.Name, config: m.Config, log: h.log.With("app", m.Name)}
+	c := &caps{
+		app: m.Name, config: m.Config, log: h.log.With("app", m.Name),
+		calls: m.Calls, nc: h.nc, layout: h.layout, node: h.cfg.NodeID,
+	}
 	if !m.Data.KV {
 		return c, nil
 	}

@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
 
 	"github.com/ozanturksever/go-cluster/abi"
 	"github.com/ozanturksever/go-cluster/layout"
+	"github.com/ozanturksever/go-cluster/manifest"
 	"github.com/ozanturksever/go-cluster/plugins"
 )
 
@@ -23,6 +27,13 @@ type caps struct {
 	config map[string]string
 	log    *slog.Logger
 	kv     jetstream.KeyValue // nil when the manifest grants no kv
+
+	// For calls: the apps the manifest lets this one call, the connection
+	// and names to call them with, and this node, for the callee to see.
+	calls  []string
+	nc     *nats.Conn
+	layout layout.Layout
+	node   string
 }
 
 var _ plugins.Capabilities = (*caps)(nil)
@@ -139,6 +150,76 @@ func compactKeys(keys [][]byte) [][]byte {
 		}
 	}
 	return out
+}
+
+// Headers a host sets on every call a guest makes, so the callee (and
+// anything watching the bus) knows who is asking. The callee's host does
+// not trust them for anything: the callee acts with its own capabilities.
+const (
+	// CallerHeader names the calling app.
+	CallerHeader = "Gc-Caller"
+	// CallerNodeHeader names the node the caller runs on.
+	CallerNodeHeader = "Gc-Caller-Node"
+)
+
+// maxCallTimeout bounds one call a guest makes, whatever it asks for: the
+// caller's own call deadline usually ends it much sooner.
+const maxCallTimeout = time.Minute
+
+// Call calls method of app on the caller's behalf. The request carries the
+// caller's identity but no credential of it: the callee's host runs it
+// with the callee's own capabilities, so a call lends nothing.
+func (c *caps) Call(ctx context.Context, app, method string, payload, key []byte, timeout time.Duration) ([]byte, error) {
+	if app != c.app && !slices.Contains(c.calls, app) {
+		return nil, fmt.Errorf("app %s may not call %s: add it to calls in its manifest: %w", c.app, app, abi.ErrDenied)
+	}
+	if !manifest.ValidMethod(method) {
+		return nil, fmt.Errorf("cannot call %s: %q is not a method name: %w", app, method, abi.ErrInvalid)
+	}
+	if !keyHeaderSafe(key) {
+		return nil, fmt.Errorf("cannot call %s.%s: a call key may not hold control characters: %w", app, method, abi.ErrInvalid)
+	}
+	if timeout <= 0 || timeout > maxCallTimeout {
+		timeout = maxCallTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	msg := &nats.Msg{
+		Subject: c.layout.APISubject(app, method),
+		// A copy: the payload aliases guest memory, which the connection
+		// must not read after this returns.
+		Data:   bytes.Clone(payload),
+		Header: nats.Header{CallerHeader: {c.app}, CallerNodeHeader: {c.node}},
+	}
+	if len(key) > 0 {
+		msg.Header.Set(layout.KeyHeader, string(key))
+	}
+	resp, err := c.nc.RequestMsgWithContext(ctx, msg)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return nil, fmt.Errorf("cannot call %s.%s: nothing serves it: %w", app, method, abi.ErrUnavailable)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return nil, fmt.Errorf("cannot call %s.%s: no reply in time: %w", app, method, abi.ErrTimeout)
+	case errors.Is(err, nats.ErrMaxPayload):
+		return nil, fmt.Errorf("cannot call %s.%s: payload of %d bytes is over the NATS limit: %w", app, method, len(payload), abi.ErrLimit)
+	case err != nil:
+		return nil, fmt.Errorf("cannot call %s.%s: %w (%w)", app, method, abi.ErrUnavailable, err)
+	}
+	if code := resp.Header.Get(micro.ErrorCodeHeader); code != "" {
+		return nil, abi.NewError(abi.StatusFromCode(code), resp.Header.Get(micro.ErrorHeader))
+	}
+	return resp.Data, nil
+}
+
+// keyHeaderSafe tells whether b can travel as a header value: CR or LF would
+// end the header and let a guest write its own.
+func keyHeaderSafe(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // kvErr maps a NATS KV error to the abi status the guest sees.

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"time"
 
 	"github.com/ozanturksever/go-cluster/abi"
 )
@@ -22,6 +23,7 @@ type Capabilities interface {
 	// Log writes a guest log line with the app's labels.
 	Log(ctx context.Context, level abi.Level, msg []byte)
 	KV
+	Caller
 }
 
 // KV is the app's own key-value store. Keys are arbitrary bytes; the
@@ -36,4 +38,15 @@ type KV interface {
 	KVDelete(ctx context.Context, key []byte) error
 	// KVKeys returns the keys starting with prefix, sorted.
 	KVKeys(ctx context.Context, prefix []byte) ([][]byte, error)
+}
+
+// Caller reaches other apps' APIs on the app's behalf. The implementation
+// decides who may be called (the manifest's calls) and routes the call; the
+// callee acts with its own capabilities, never the caller's.
+type Caller interface {
+	// Call calls method of app with payload and returns its reply. key,
+	// when not empty, routes the call to the owner of its ring partition.
+	// timeout 0 leaves the bound to ctx. A status the callee answered comes
+	// back as an error with that status (an *abi.Error).
+	Call(ctx context.Context, app, method string, payload, key []byte, timeout time.Duration) ([]byte, error)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/ozanturksever/go-cluster/abi"
 )
@@ -24,6 +25,10 @@ type fakeCaps struct {
 	inKV, maxInKV int
 	// kvGate, when set, is called inside every KV call, outside mu.
 	kvGate func()
+
+	calls []fakeCall
+	// callFn, when set, answers Call.
+	callFn func(app, method string, payload []byte) ([]byte, error)
 }
 
 type fakeEntry struct {
@@ -140,4 +145,32 @@ func (f *fakeCaps) KVKeys(_ context.Context, prefix []byte) ([][]byte, error) {
 	}
 	sort.Slice(keys, func(i, j int) bool { return bytes.Compare(keys[i], keys[j]) < 0 })
 	return keys, nil
+}
+
+// fakeCall is one call fakeCaps received.
+type fakeCall struct {
+	app, method  string
+	payload, key string
+	timeout      time.Duration
+	hadDeadline  bool
+}
+
+// Call records the call and answers with callFn, or by default with
+// "app.method(payload)".
+func (f *fakeCaps) Call(ctx context.Context, app, method string, payload, key []byte, timeout time.Duration) ([]byte, error) {
+	_, hasDeadline := ctx.Deadline()
+	f.mu.Lock()
+	f.calls = append(f.calls, fakeCall{app, method, string(payload), string(key), timeout, hasDeadline})
+	fn := f.callFn
+	f.mu.Unlock()
+	if fn != nil {
+		return fn(app, method, payload)
+	}
+	return []byte(app + "." + method + "(" + string(payload) + ")"), nil
+}
+
+func (f *fakeCaps) receivedCalls() []fakeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeCall(nil), f.calls...)
 }

@@ -2,8 +2,10 @@ package plugins
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -48,6 +50,7 @@ var hostFuncs = []hostFunc{
 	{abi.FuncKVUpdate, fnSig([]api.ValueType{i32, i32, i32, i32, i64, i32}, i32), hostKVUpdate},
 	{abi.FuncKVDelete, fnSig([]api.ValueType{i32, i32}, i32), hostKVDelete},
 	{abi.FuncKVKeys, fnSig([]api.ValueType{i32, i32, i32, i32}, i32), hostKVKeys},
+	{abi.FuncCall, fnSig([]api.ValueType{i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32}, i32), hostCall},
 }
 
 var hostFuncByName = func() map[string]hostFunc {
@@ -345,6 +348,64 @@ func hostKVKeys(ctx context.Context, _ api.Module, stack []uint64) {
 	in.deliver(stack, out, abi.AppendList(make([]byte, 0, n), keys...))
 }
 
+// name reads an app or method name: 1 to max bytes inside guest memory.
+func (in *instance) name(ptr, n uint64, max uint32) ([]byte, bool) {
+	size := api.DecodeU32(n)
+	if size == 0 || size > max {
+		return nil, false
+	}
+	return in.mem.Read(api.DecodeU32(ptr), size)
+}
+
+// hostCall calls another app's method. Names become strings (the
+// capability keys maps and subjects with them); payload and key are passed
+// as they lie in guest memory and copied only where the capability keeps
+// them.
+func hostCall(ctx context.Context, _ api.Module, stack []uint64) {
+	in := enter(ctx)
+	if in == nil {
+		fail(stack, abi.StatusInternal)
+		return
+	}
+	app, ok1 := in.name(stack[0], stack[1], abi.MaxAppNameLen)
+	method, ok2 := in.name(stack[2], stack[3], abi.MaxMethodLen)
+	payload, ok3 := in.mem.Read(api.DecodeU32(stack[4]), api.DecodeU32(stack[5]))
+	key, ok4 := in.mem.Read(api.DecodeU32(stack[6]), api.DecodeU32(stack[7]))
+	timeoutMS := api.DecodeI32(stack[8])
+	out, ok5 := in.mem.Read(api.DecodeU32(stack[9]), api.DecodeU32(stack[10]))
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || len(key) > abi.MaxKeyLen || timeoutMS < 0 {
+		fail(stack, abi.StatusInvalid)
+		return
+	}
+	if uint64(len(payload)) > uint64(in.app.lim.Payload) {
+		fail(stack, abi.StatusLimit)
+		return
+	}
+	timeout := time.Duration(timeoutMS) * time.Millisecond
+	res, err := in.app.caps.Call(in.context(), string(app), string(method), payload, key, timeout)
+	if err != nil {
+		in.callFailed(stack, err)
+		return
+	}
+	if uint64(len(res)) > uint64(in.app.lim.Payload) {
+		fail(stack, abi.StatusLimit)
+		return
+	}
+	in.deliver(stack, out, res)
+}
+
+// callFailed answers a failed call with its status. A callee's internal
+// error is the callee's to investigate and its host logs it; only a
+// failure of this host's side is logged here.
+func (in *instance) callFailed(stack []uint64, err error) {
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		fail(stack, abi.StatusOf(err))
+		return
+	}
+	in.capFailed(stack, abi.FuncCall, err)
+}
+
 // denyAll is the Capabilities of an app loaded without any: every data
 // call answers denied, config is empty and logs go to the runtime's logger.
 type denyAll struct{ in *App }
@@ -372,3 +433,7 @@ func (denyAll) KVUpdate(context.Context, []byte, []byte, uint64) (uint64, error)
 func (denyAll) KVDelete(context.Context, []byte) error { return abi.ErrDenied }
 
 func (denyAll) KVKeys(context.Context, []byte) ([][]byte, error) { return nil, abi.ErrDenied }
+
+func (denyAll) Call(context.Context, string, string, []byte, []byte, time.Duration) ([]byte, error) {
+	return nil, abi.ErrDenied
+}

@@ -49,6 +49,7 @@ const (
 	funcKVUpdate   = "kv_update"
 	funcKVDelete   = "kv_delete"
 	funcKVKeys     = "kv_keys"
+	funcCall       = "call"
 )
 
 // Status is the outcome of a call across the boundary: what a handler
@@ -88,6 +89,8 @@ const (
 	MaxKeyLen = 512
 	// MaxMethodLen is the longest API method name, in bytes.
 	MaxMethodLen = 64
+	// MaxAppNameLen is the longest app name, in bytes.
+	MaxAppNameLen = 32
 	// revSize is the size of the little-endian revision a host function
 	// writes at rev_ptr.
 	revSize = 8

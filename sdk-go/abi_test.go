@@ -51,6 +51,7 @@ func TestDirectivesMatchABI(t *testing.T) {
 	hostFuncs := []string{
 		funcABIVersion, funcReply, funcLog, funcConfig, funcTake,
 		funcKVGet, funcKVPut, funcKVCreate, funcKVUpdate, funcKVDelete, funcKVKeys,
+		funcCall,
 	}
 	slices.Sort(imports)
 	slices.Sort(hostFuncs)

@@ -47,6 +47,15 @@
 // StatusInternal with the panic's text; a fatal runtime error (out of
 // memory, stack overflow) ends the instance and the host replaces it.
 //
+// # Calling other apps
+//
+// Call reaches another app's method over the API bus, as a client would.
+// The manifest must list that app under calls (an app may always call
+// itself); WithKey routes a call to the owner of a ring partition and
+// WithTimeout bounds it. The callee acts with its own capabilities only,
+// and its error status comes back to the caller, so errors.Is works across
+// hops.
+//
 // # Lifecycle
 //
 // Besides calls, the host sends each instance lifecycle events: OnStart

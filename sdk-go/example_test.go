@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	sdk "github.com/ozanturksever/go-cluster/sdk-go"
 )
@@ -138,4 +139,23 @@ func crc(b []byte) uint32 {
 		h = (h ^ uint32(c)) * 16777619
 	}
 	return h
+}
+
+// A handler calls another app, listed under calls in the manifest, with the
+// key that picks the owner of a ring partition. The callee's error status
+// comes back as its sentinel.
+func ExampleCall() {
+	// func init() {
+	sdk.Handle("example.profile", func(payload []byte) ([]byte, error) {
+		user := string(payload)
+		out, err := sdk.Call("cache", "get", payload, sdk.WithKey(user), sdk.WithTimeout(200*time.Millisecond))
+		if errors.Is(err, sdk.ErrNotFound) {
+			return nil, &sdk.Error{Status: sdk.StatusNotFound, Message: "no profile for " + user}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the cache: %w", err)
+		}
+		return out, nil
+	})
+	// }
 }

@@ -21,6 +21,10 @@ type memHost struct {
 	rev     uint64
 	fail    int32 // when non-zero, every KV function returns it
 
+	calls     []memCall
+	callReply []byte
+	callFail  int32 // when non-zero, call returns it
+
 	pending []byte
 	replies [][]byte
 	logs    []memLog

@@ -25,6 +25,7 @@ type fakeHost interface {
 	kvUpdate(key, val []byte, rev uint64, newRev []byte) int32
 	kvDelete(key []byte) int32
 	kvKeys(prefix, out []byte) int32
+	call(app, method, payload, key []byte, timeoutMS int32, out []byte) int32
 }
 
 const unavailable = -int32(StatusUnavailable)
@@ -109,4 +110,11 @@ func hostKVKeys(prefixPtr unsafe.Pointer, prefixLen uint32, outPtr unsafe.Pointe
 		return unavailable
 	}
 	return testHost.kvKeys(mem(prefixPtr, prefixLen), mem(outPtr, outCap))
+}
+
+func hostCall(appPtr unsafe.Pointer, appLen uint32, methodPtr unsafe.Pointer, methodLen uint32, payloadPtr unsafe.Pointer, payloadLen uint32, keyPtr unsafe.Pointer, keyLen uint32, timeoutMS int32, outPtr unsafe.Pointer, outCap uint32) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.call(mem(appPtr, appLen), mem(methodPtr, methodLen), mem(payloadPtr, payloadLen), mem(keyPtr, keyLen), timeoutMS, mem(outPtr, outCap))
 }

@@ -1,8 +1,9 @@
 // Command raw is a guest written against the ABI directly, without the SDK.
 // It exists to attack the host: its "attack" method calls every host
 // function that returns a status with out-of-bounds pointers, lengths of
-// 0xffffffff, ranges that wrap past 4 GiB, bad keys and misuse of take, and
-// replies a JSON object mapping "function/case" to the i32 each returned.
+// 0xffffffff, ranges that wrap past 4 GiB, bad keys and names, a negative
+// timeout and misuse of take, and replies a JSON object mapping
+// "function/case" to the i32 each returned.
 // A correct host answers every one with -7 (negated INVALID) and stays up.
 //
 // Other methods:
@@ -52,6 +53,9 @@ func kvDelete(keyPtr, keyLen uint32) int32
 
 //go:wasmimport gocluster_v1 kv_keys
 func kvKeys(prefixPtr, prefixLen, outPtr, outCap uint32) int32
+
+//go:wasmimport gocluster_v1 call
+func call(appPtr, appLen, methodPtr, methodLen, payloadPtr, payloadLen, keyPtr, keyLen uint32, timeoutMS int32, outPtr, outCap uint32) int32
 
 var input []byte
 
@@ -106,7 +110,7 @@ const (
 
 var (
 	area    = make([]byte, 4096)
-	longKey = make([]byte, 513) // one past MaxKeyLen
+	longKey = make([]byte, 513) // one past MaxKeyLen; also past the name limits
 	value   = make([]byte, 64)
 )
 
@@ -185,6 +189,28 @@ func attack() []byte {
 		{"kv_keys/out_oob", kvKeys(key, keyLen, oob, 64)},
 		{"kv_keys/out_huge_cap", kvKeys(key, keyLen, good, huge)},
 		{"kv_keys/out_wrap", kvKeys(key, keyLen, wrap, wrapLen)},
+
+		{"call/app_oob", call(oob, 4, key, keyLen, val, 8, key, keyLen, 0, good, 64)},
+		{"call/app_huge_len", call(good, huge, key, keyLen, val, 8, key, keyLen, 0, good, 64)},
+		{"call/app_wrap", call(wrap, wrapLen, key, keyLen, val, 8, key, keyLen, 0, good, 64)},
+		{"call/app_empty", call(good, 0, key, keyLen, val, 8, key, keyLen, 0, good, 64)},
+		{"call/app_long", call(long, 33, key, keyLen, val, 8, key, keyLen, 0, good, 64)},
+		{"call/method_oob", call(key, keyLen, oob, 4, val, 8, key, keyLen, 0, good, 64)},
+		{"call/method_huge_len", call(key, keyLen, good, huge, val, 8, key, keyLen, 0, good, 64)},
+		{"call/method_wrap", call(key, keyLen, wrap, wrapLen, val, 8, key, keyLen, 0, good, 64)},
+		{"call/method_empty", call(key, keyLen, good, 0, val, 8, key, keyLen, 0, good, 64)},
+		{"call/method_long", call(key, keyLen, long, 65, val, 8, key, keyLen, 0, good, 64)},
+		{"call/payload_oob", call(key, keyLen, key, keyLen, oob, 8, key, keyLen, 0, good, 64)},
+		{"call/payload_huge_len", call(key, keyLen, key, keyLen, val, huge, key, keyLen, 0, good, 64)},
+		{"call/payload_wrap", call(key, keyLen, key, keyLen, wrap, wrapLen, key, keyLen, 0, good, 64)},
+		{"call/key_oob", call(key, keyLen, key, keyLen, val, 8, oob, 4, 0, good, 64)},
+		{"call/key_huge_len", call(key, keyLen, key, keyLen, val, 8, good, huge, 0, good, 64)},
+		{"call/key_wrap", call(key, keyLen, key, keyLen, val, 8, wrap, wrapLen, 0, good, 64)},
+		{"call/key_long", call(key, keyLen, key, keyLen, val, 8, long, 513, 0, good, 64)},
+		{"call/timeout_negative", call(key, keyLen, key, keyLen, val, 8, key, keyLen, -1, good, 64)},
+		{"call/out_oob", call(key, keyLen, key, keyLen, val, 8, key, keyLen, 0, oob, 64)},
+		{"call/out_huge_cap", call(key, keyLen, key, keyLen, val, 8, key, keyLen, 0, good, huge)},
+		{"call/out_wrap", call(key, keyLen, key, keyLen, val, 8, key, keyLen, 0, wrap, wrapLen)},
 
 		{"take/no_pending", take(good, 16)},
 		{"take/wrong_len", pendThen(func(n uint32) int32 { return take(good, n+1) })},

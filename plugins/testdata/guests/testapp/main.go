@@ -17,6 +17,8 @@
 //	log        logs the payload at info; replies nothing
 //	errorsis   reads a missing KV key; replies "true" when the error
 //	           matches sdk.ErrNotFound
+//	call       payload a callRequest in JSON; calls that app's method and
+//	           replies its reply, or the error as the host returned it
 //	events     replies the lifecycle events this instance received, its
 //	           role and owned partitions in JSON; payload "hold" first
 //	           waits in the host on KV key "hold" (see lifecycle.go)
@@ -31,6 +33,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	sdk "github.com/ozanturksever/go-cluster/sdk-go"
 )
@@ -47,6 +50,7 @@ func init() {
 	sdk.Handle("config", config)
 	sdk.Handle("log", func(p []byte) ([]byte, error) { sdk.LogInfo(string(p)); return nil, nil })
 	sdk.Handle("errorsis", errorsIs)
+	sdk.Handle("call", call)
 }
 
 func main() {}
@@ -192,6 +196,36 @@ func kv(p []byte) ([]byte, error) {
 		return nil, err
 	}
 	return json.Marshal(rep)
+}
+
+// callRequest is what the call method calls: payload as text, or
+// payload_size bytes 'p' when that is set.
+type callRequest struct {
+	App         string `json:"app"`
+	Method      string `json:"method"`
+	Payload     string `json:"payload"`
+	PayloadSize int    `json:"payload_size"`
+	Key         string `json:"key"`
+	TimeoutMS   int    `json:"timeout_ms"`
+}
+
+func call(p []byte) ([]byte, error) {
+	var req callRequest
+	if err := json.Unmarshal(p, &req); err != nil {
+		return nil, sdk.NewError(sdk.StatusInvalid, "bad call request: "+err.Error())
+	}
+	var opts []sdk.CallOption
+	if req.Key != "" {
+		opts = append(opts, sdk.WithKey(req.Key))
+	}
+	if req.TimeoutMS > 0 {
+		opts = append(opts, sdk.WithTimeout(time.Duration(req.TimeoutMS)*time.Millisecond))
+	}
+	payload := []byte(req.Payload)
+	if req.PayloadSize > 0 {
+		payload = []byte(strings.Repeat("p", req.PayloadSize))
+	}
+	return sdk.Call(req.App, req.Method, payload, opts...)
 }
 
 func config(p []byte) ([]byte, error) {
