@@ -43,8 +43,15 @@ func (c *Client) Apps(ctx context.Context) ([]App, error) {
 	if err != nil {
 		return nil, err
 	}
+	live, err := c.liveNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
 	byApp := map[string][]registry.Status{}
 	for _, r := range reports {
+		if live != nil && !live[r.Node] {
+			continue // a crashed host never clears its reports
+		}
 		byApp[r.App] = append(byApp[r.App], r)
 	}
 	out := make([]App, 0, len(deps))
@@ -98,4 +105,21 @@ func summarize(rev uint64, nodes []registry.Status) (status, errText string) {
 		return "running", ""
 	}
 	return "pending", ""
+}
+
+// liveNodes is the set of member node ids; nil when the platform keeps no
+// membership yet (then no report is filtered out).
+func (c *Client) liveNodes(ctx context.Context) (map[string]bool, error) {
+	nodes, err := c.Nodes(ctx)
+	if errors.Is(err, registry.ErrNoPlatform) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		live[n.ID] = true
+	}
+	return live, nil
 }

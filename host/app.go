@@ -33,6 +33,7 @@ type app struct {
 
 	mu       sync.RWMutex // guards stopping and sends on work
 	stopping bool
+	forwards sync.WaitGroup // calls a standby is forwarding
 
 	role *role // active-passive apps only
 	ring *ring // ring apps only
@@ -223,15 +224,24 @@ func (a *app) serve() error {
 // when the app is saturated. Long-lived workers keep their grown stacks,
 // which a goroutine per call would grow again every time.
 func (a *app) handler(method string, mm *methodMetrics) micro.HandlerFunc {
-	return func(req micro.Request) {
-		a.mu.RLock()
-		defer a.mu.RUnlock()
-		if a.stopping {
-			_ = req.Error(abi.StatusUnavailable.Code(), "app is stopping on this node", nil)
-			return
-		}
-		a.work <- job{req, method, mm}
+	return func(req micro.Request) { a.dispatch(req, method, mm) }
+}
+
+// dispatch queues a call for the workers, or, on a standby, forwards it to
+// the active from a goroutine of its own: a forward waits on another node
+// and must not hold up a worker this node may need if it becomes active.
+func (a *app) dispatch(req micro.Request, method string, mm *methodMetrics) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.stopping {
+		_ = req.Error(abi.StatusUnavailable.Code(), "app is stopping on this node", nil)
+		return
 	}
+	if a.role != nil && !a.role.isActive() {
+		a.forwards.Go(func() { a.role.forward(req, method, mm) })
+		return
+	}
+	a.work <- job{req, method, mm}
 }
 
 func (a *app) worker() {
@@ -246,7 +256,8 @@ func (a *app) call(req micro.Request, method string, mm *methodMetrics) {
 	}
 	if a.role != nil {
 		if !a.role.enter() {
-			a.role.forward(req, method)
+			// The role was lost after the call was queued.
+			a.forwards.Go(func() { a.role.forward(req, method, mm) })
 			return
 		}
 		defer a.role.leave()
@@ -308,6 +319,7 @@ func (a *app) stop(ctx context.Context) {
 	}
 	a.mu.Unlock()
 	a.workers.Wait()
+	a.forwards.Wait()
 	if err := a.plug.Close(ctx); err != nil {
 		a.h.log.Warn("cannot close app", "app", a.dep.App, "err", err)
 	}

@@ -67,7 +67,10 @@ func newInstanceID() string {
 
 // join takes this node's membership lease. A live host with the same id
 // keeps renewing it, so the lease stays held and the join is refused; a
-// crashed one's expires within MembershipTTL and the join goes through.
+// crashed one's expires within MembershipTTL (waited for twice over, as
+// expiry runs late on a loaded server) and the join goes through. A host
+// restarted on its own data directory holds it under the same instance
+// id and takes it back at once.
 func (h *Host) join(ctx context.Context) error {
 	info := NodeInfo{ID: h.cfg.NodeID, Labels: h.cfg.Labels, Address: h.ClientURL(), Version: Version,
 		StartedAt: time.Now().UTC(), Instance: h.instance}
@@ -78,7 +81,7 @@ func (h *Host) join(ctx context.Context) error {
 		return err
 	}
 	h.member = l
-	wait, cancel := context.WithTimeout(ctx, MembershipTTL+time.Second)
+	wait, cancel := context.WithTimeout(ctx, 2*MembershipTTL+time.Second)
 	defer cancel()
 	term, err := l.Campaign(wait)
 	if err != nil {

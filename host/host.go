@@ -44,7 +44,8 @@ type Host struct {
 	registry *registry.Registry
 	replicas int // of every bucket this host creates
 	b        buckets
-	instance string // this process's id among the platform's hosts
+	instance string   // this host's id among the platform's hosts
+	dirLock  *os.File // held while the host runs
 
 	members      *members
 	member       *lease.Lease
@@ -78,13 +79,12 @@ func New(cfg Config) (*Host, error) {
 	}
 	l, _ := layout.New(cfg.Platform)
 	return &Host{
-		cfg:      cfg,
-		log:      cfg.Logger.With("node", cfg.NodeID),
-		layout:   l,
-		metrics:  newMetrics(cfg.Registry, cfg.NodeID),
-		ready:    make(chan struct{}),
-		instance: newInstanceID(),
-		members:  newMembers(),
+		cfg:     cfg,
+		log:     cfg.Logger.With("node", cfg.NodeID),
+		layout:  l,
+		metrics: newMetrics(cfg.Registry, cfg.NodeID),
+		ready:   make(chan struct{}),
+		members: newMembers(),
 	}, nil
 }
 
@@ -99,6 +99,12 @@ func (h *Host) Open(ctx context.Context) (err error) {
 	}()
 	if err := os.MkdirAll(h.cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create data dir: %w", err)
+	}
+	if h.dirLock, err = lockDataDir(h.cfg.DataDir); err != nil {
+		return err
+	}
+	if h.instance, err = instanceID(h.cfg.DataDir); err != nil {
+		return err
 	}
 	if h.cfg.NATSURL == "" {
 		if h.ns, err = h.startEmbedded(); err != nil {
@@ -204,6 +210,7 @@ func (h *Host) Kill() {
 	if h.ns != nil {
 		h.ns.WaitForShutdown()
 	}
+	h.unlockDataDir()
 	h.cancel = nil
 }
 
@@ -325,5 +332,13 @@ func (h *Host) shutdown(ctx context.Context) {
 	if h.ns != nil {
 		h.ns.Shutdown()
 		h.ns.WaitForShutdown()
+	}
+	h.unlockDataDir()
+}
+
+func (h *Host) unlockDataDir() {
+	if h.dirLock != nil {
+		h.dirLock.Close()
+		h.dirLock = nil
 	}
 }

@@ -140,7 +140,11 @@ func (r *ring) watchTable(ctx context.Context) {
 			sleepCtx(ctx, r.a.h.cfg.Retry)
 			continue
 		}
-		for e := range w.Updates() {
+		for {
+			e, err := nextEntry(ctx, w)
+			if err != nil {
+				break
+			}
 			if e == nil {
 				continue
 			}

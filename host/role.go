@@ -169,33 +169,46 @@ func (r *role) elect(ctx context.Context, l *lease.Lease) (*lease.Term, error) {
 	if r.isPreferred() {
 		return l.Campaign(ctx)
 	}
-	if err := waitLeaseFree(ctx, r.a.h, layout.AppLeaseKey(r.a.dep.App)); err != nil {
+	last, err := waitLeaseFree(ctx, r.a.h, layout.AppLeaseKey(r.a.dep.App))
+	if err != nil {
 		return nil, err
 	}
-	sleepCtx(ctx, preferHeadStart)
+	// The head start is for the preferred node; when that node is the one
+	// that just let go (it died, or stepped down), nobody needs it.
+	r.mu.Lock()
+	headStart := last == "" || last != r.preferred
+	r.mu.Unlock()
+	if headStart {
+		sleepCtx(ctx, preferHeadStart)
+	}
 	return l.TryAcquire(ctx)
 }
 
-// waitLeaseFree returns once nobody holds key, woken by the key's watch.
-func waitLeaseFree(ctx context.Context, h *Host, key string) error {
+// waitLeaseFree returns once nobody holds key, woken by the key's watch,
+// with the node that held it last ("" when unknown). App leases carry
+// their holder's node id as their value.
+func waitLeaseFree(ctx context.Context, h *Host, key string) (last string, err error) {
 	w, err := h.b.leases.Watch(ctx, key)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer w.Stop()
 	for {
 		e, err := nextEntry(ctx, w)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if e == nil {
 			if _, err := lease.Current(ctx, h.b.leases, key); errors.Is(err, lease.ErrNotHeld) {
-				return nil
+				return last, nil
 			}
 			continue
 		}
 		if e.Operation() != jetstream.KeyValuePut { // deleted, purged or expired
-			return nil
+			return last, nil
+		}
+		if info, err := lease.ParseEntry(e); err == nil {
+			last = string(info.Value)
 		}
 	}
 }
@@ -299,13 +312,18 @@ func unsubscribeAll(subs []*nats.Subscription) {
 }
 
 // forward sends a call that reached a standby to the active, waiting out
-// a failover in progress until the call's own timeout.
-func (r *role) forward(req micro.Request, method string) {
+// a failover in progress until the call's own timeout. Should this node
+// become the active meanwhile, it serves the call itself.
+func (r *role) forward(req micro.Request, method string, mm *methodMetrics) {
 	h, name := r.a.h, r.a.dep.App
 	ctx, cancel := context.WithTimeout(h.callCtx, r.a.timeout()+time.Second)
 	defer cancel()
 	msg := &nats.Msg{Subject: h.layout.ActiveSubject(name, method), Data: req.Data()}
 	for {
+		if r.isActive() {
+			r.a.dispatch(req, method, mm)
+			return
+		}
 		resp, err := h.nc.RequestMsgWithContext(ctx, msg)
 		if err == nil {
 			if code := resp.Header.Get(micro.ErrorCodeHeader); code != "" {

@@ -234,7 +234,12 @@ func (s *scheduler) follow(ctx context.Context) {
 					sleepCtx(ctx, s.h.cfg.Retry)
 					continue
 				}
-				for range w.Updates() {
+				// Not a range over Updates: a watch whose connection closed
+				// under it may never close its channel.
+				for {
+					if _, err := nextEntry(ctx, w); err != nil {
+						break
+					}
 					kick()
 				}
 				_ = w.Stop()
