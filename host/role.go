@@ -222,16 +222,18 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 		r.resign(term)
 		return true
 	}
-	if err := r.subscribeActive(); err != nil {
-		h.log.Error("cannot serve as active; stepping down", "app", name, "err", err)
-		r.release(term, nil)
-		return true
-	}
+	// Active before subscribed: a call that arrives on the active subject
+	// is then always served here, never forwarded back to this node.
 	act := &Activation{App: name, Node: h.cfg.NodeID, Token: term.Token(), Began: time.Now()}
 	r.mu.Lock()
 	r.active, r.term = true, term
 	r.mu.Unlock()
 	h.recordActivation(act)
+	if err := r.subscribeActive(); err != nil {
+		h.log.Error("cannot serve as active; stepping down", "app", name, "err", err)
+		r.release(term, func(at time.Time) { h.endActivation(act, at) })
+		return true
+	}
 	h.log.Info("active", "app", name, "token", term.Token())
 	r.report()
 	select {
@@ -256,7 +258,12 @@ func (r *role) release(term *lease.Term, stopped func(time.Time)) {
 	subs := r.subs
 	r.subs = nil
 	r.mu.Unlock()
-	unsubscribeAll(subs)
+	// Drain, not unsubscribe: a request already delivered to this
+	// subscription is still handled (forwarded to the next active) instead
+	// of dropped, which would leave its caller waiting out its timeout.
+	for _, sub := range subs {
+		_ = sub.Drain()
+	}
 	r.calls.Wait()
 	if stopped != nil {
 		stopped(time.Now())
