@@ -108,13 +108,13 @@ func natsErr(err error) error {
 
 // Status is one node's report on one app.
 type Status struct {
-	App       string    `json:"app"`
-	Node      string    `json:"node"`
-	Revision  uint64    `json:"revision"` // the deployment revision it runs or tried
-	Digest    string    `json:"digest"`
-	State     State     `json:"state"`
-	Error     string    `json:"error,omitempty"`
-	Instances int       `json:"instances"`
+	App       string `json:"app"`
+	Node      string `json:"node"`
+	Revision  uint64 `json:"revision"` // the deployment revision it runs or tried
+	Digest    string `json:"digest"`
+	State     State  `json:"state"`
+	Error     string `json:"error,omitempty"`
+	Instances int    `json:"instances"`
 	// Role is active, standby, pool or ring (see the Role constants).
 	Role string `json:"role,omitempty"`
 	// Token is the fencing token of the active's term (active only).
