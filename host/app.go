@@ -238,7 +238,7 @@ func (a *app) dispatch(req micro.Request, method string, mm *methodMetrics) {
 		return
 	}
 	if a.role != nil && !a.role.isActive() {
-		a.forwards.Go(func() { a.role.forward(req, method, mm) })
+		a.role.notActive(req, method, mm)
 		return
 	}
 	a.work <- job{req, method, mm}
@@ -257,7 +257,7 @@ func (a *app) call(req micro.Request, method string, mm *methodMetrics) {
 	if a.role != nil {
 		if !a.role.enter() {
 			// The role was lost after the call was queued.
-			a.forwards.Go(func() { a.role.forward(req, method, mm) })
+			a.role.notActive(req, method, mm)
 			return
 		}
 		defer a.role.leave()

@@ -42,6 +42,9 @@ type role struct {
 
 	calls sync.WaitGroup // calls served as the active, awaited on release
 
+	linger    sync.WaitGroup // former active subscriptions still answering "retry"
+	lingerCut chan struct{}  // closed by stop: drain them now
+
 	stepdown chan struct{} // ask the active to hand over
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -52,22 +55,34 @@ type role struct {
 // (move, step-down) goes to the preferred node.
 const preferHeadStart = 150 * time.Millisecond
 
+// activeLinger is how long a former active keeps answering "retry" on the
+// active subject before it lets the subscription go.
+const activeLinger = time.Second
+
 // stepdownCooldown keeps a node that stepped down out of the next election.
 const stepdownCooldown = 750 * time.Millisecond
 
 func newRole(a *app, p Placement) *role {
-	r := &role{a: a, stepdown: make(chan struct{}, 1), done: make(chan struct{})}
+	r := &role{a: a, stepdown: make(chan struct{}, 1), done: make(chan struct{}), lingerCut: make(chan struct{})}
 	r.setPlacement(p)
 	return r
 }
 
 func (r *role) setPlacement(p Placement) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.preferred = ""
 	if len(p.Nodes) > 0 {
 		r.preferred = p.Nodes[0]
 	}
+	r.mu.Unlock()
+	r.checkPreference()
+}
+
+// checkPreference asks the active to hand over when another live node is
+// preferred.
+func (r *role) checkPreference() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.active && r.preferred != "" && r.preferred != r.a.h.cfg.NodeID && r.a.h.members.alive(r.preferred) {
 		r.requestStepdown()
 	}
@@ -137,6 +152,8 @@ func (r *role) start() {
 func (r *role) stop() {
 	r.cancel()
 	<-r.done
+	close(r.lingerCut)
+	r.linger.Wait()
 }
 
 func (r *role) run(ctx context.Context) {
@@ -236,6 +253,11 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	}
 	h.log.Info("active", "app", name, "token", term.Token())
 	r.report()
+	// A placement that named another preferred node while this one was
+	// still activating asked nobody to step down: look once more. (Not on
+	// a timer: a preferred node that cannot take the role would make the
+	// active step down again and again.)
+	r.checkPreference()
 	select {
 	case <-term.Done():
 		h.log.Warn("lost the active role", "app", name, "err", term.Err())
@@ -258,12 +280,21 @@ func (r *role) release(term *lease.Term, stopped func(time.Time)) {
 	subs := r.subs
 	r.subs = nil
 	r.mu.Unlock()
-	// Drain, not unsubscribe: a request already delivered to this
-	// subscription is still handled (forwarded to the next active) instead
-	// of dropped, which would leave its caller waiting out its timeout.
-	for _, sub := range subs {
-		_ = sub.Drain()
-	}
+	// Keep the subscriptions a while, answering "retry": in a NATS cluster
+	// the end of this node's interest reaches the other servers a little
+	// later, and a request routed here meanwhile would be dropped, leaving
+	// its caller waiting out its timeout. Then drain, not unsubscribe.
+	r.linger.Go(func() {
+		t := time.NewTimer(activeLinger)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.lingerCut:
+		}
+		for _, sub := range subs {
+			_ = sub.Drain()
+		}
+	})
 	r.calls.Wait()
 	if stopped != nil {
 		stopped(time.Now())
@@ -318,6 +349,23 @@ func unsubscribeAll(subs []*nats.Subscription) {
 	}
 }
 
+// retryHeader answers a call forwarded to a node that is no longer the
+// active: the forwarder tries again instead of this node forwarding it on,
+// which could chain requests through a subscription about to go away.
+const retryHeader = "Gc-Retry"
+
+// notActive handles a call that reached this node while it is not the
+// active: a forwarded one is sent back to retry, any other is forwarded.
+func (r *role) notActive(req micro.Request, method string, mm *methodMetrics) {
+	if mr, ok := req.(msgRequest); ok && req.Subject() == r.a.h.layout.ActiveSubject(r.a.dep.App, method) {
+		resp := nats.NewMsg(mr.m.Reply)
+		resp.Header.Set(retryHeader, "1")
+		_ = mr.m.RespondMsg(resp)
+		return
+	}
+	r.a.forwards.Go(func() { r.forward(req, method, mm) })
+}
+
 // forward sends a call that reached a standby to the active, waiting out
 // a failover in progress until the call's own timeout. Should this node
 // become the active meanwhile, it serves the call itself.
@@ -332,6 +380,9 @@ func (r *role) forward(req micro.Request, method string, mm *methodMetrics) {
 			return
 		}
 		resp, err := h.nc.RequestMsgWithContext(ctx, msg)
+		if err == nil && resp.Header.Get(retryHeader) != "" {
+			err = nats.ErrNoResponders // reached a former active: try again
+		}
 		if err == nil {
 			if code := resp.Header.Get(micro.ErrorCodeHeader); code != "" {
 				_ = req.Error(code, resp.Header.Get(micro.ErrorHeader), nil)
