@@ -34,11 +34,12 @@ type Activation struct {
 type role struct {
 	a *app
 
-	mu        sync.Mutex
-	active    bool
-	term      *lease.Term
-	preferred string
-	subs      []*nats.Subscription
+	mu         sync.Mutex
+	active     bool
+	term       *lease.Term
+	preferred  string
+	placements int // how many placements this role was given
+	subs       []*nats.Subscription
 
 	calls sync.WaitGroup // calls served as the active, awaited on release
 
@@ -70,12 +71,19 @@ func newRole(a *app, p Placement) *role {
 
 func (r *role) setPlacement(p Placement) {
 	r.mu.Lock()
+	r.placements++
 	r.preferred = ""
 	if len(p.Nodes) > 0 {
 		r.preferred = p.Nodes[0]
 	}
 	r.mu.Unlock()
 	r.checkPreference()
+}
+
+func (r *role) placementsSeen() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.placements
 }
 
 // checkPreference asks the active to hand over when another live node is
@@ -234,6 +242,7 @@ func waitLeaseFree(ctx context.Context, h *Host, key string) (last string, err e
 // step-down is asked; it reports whether it stepped down on request.
 func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown bool) {
 	h, name := r.a.h, r.a.dep.App
+	seen := r.placementsSeen()
 	if err := r.a.plug.Activate(term.Context()); err != nil {
 		h.log.Error("on_active failed; stepping down", "app", name, "err", err)
 		r.resign(term)
@@ -253,11 +262,12 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	}
 	h.log.Info("active", "app", name, "token", term.Token())
 	r.report()
-	// A placement that named another preferred node while this one was
-	// still activating asked nobody to step down: look once more. (Not on
-	// a timer: a preferred node that cannot take the role would make the
-	// active step down again and again.)
-	r.checkPreference()
+	// A placement that came while this node was activating asked nobody
+	// to step down: look again, but only then (the preferred node may be
+	// dead but not yet expired, or cooling down after its own step-down).
+	if r.placementsSeen() != seen {
+		r.checkPreference()
+	}
 	select {
 	case <-term.Done():
 		h.log.Warn("lost the active role", "app", name, "err", term.Err())
