@@ -216,8 +216,15 @@ func TestMembership(t *testing.T) {
 		ncA.Close()
 		tb := await(t, waitCh, "the second instance to take over")
 		assertHandover(t, ta, tb)
-		info, err := Current(ctxLong(t), kvB, key)
-		if err != nil || info.Holder != "n1.inst-b" || string(info.Value) != "meta of n1.inst-b" || info.Token != tb.Token() {
+		// Reads of a replicated bucket may come from a follower that has
+		// not applied the takeover yet: wait for it rather than read once.
+		var info Info
+		var err error
+		waitFor(t, "Current to show the second instance", func() bool {
+			info, err = Current(ctxLong(t), kvB, key)
+			return err == nil && info.Holder == "n1.inst-b"
+		})
+		if string(info.Value) != "meta of n1.inst-b" || info.Token != tb.Token() {
 			t.Fatalf("Current = %+v, %v; want the second instance", info, err)
 		}
 	})
