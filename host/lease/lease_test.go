@@ -112,16 +112,19 @@ func TestTryAcquire(t *testing.T) {
 		if _, err := a.TryAcquire(ctxLong(t)); !errors.Is(err, ErrActive) {
 			t.Fatalf("second term of one lease: want ErrActive, got %v", err)
 		}
-		info, err := Current(ctxLong(t), kvB, testKey)
-		if err != nil || info.Holder != "a" || info.Token != ta.Token() || string(info.Value) != "meta of a" {
-			t.Fatalf("Current = %+v, %v", info, err)
-		}
+		// Reads of a replicated bucket may come from a follower a step
+		// behind: wait for the state rather than read once.
+		waitFor(t, "Current to show a", func() bool {
+			info, err := Current(ctxLong(t), kvB, testKey)
+			return err == nil && info.Holder == "a" && info.Token == ta.Token() && string(info.Value) == "meta of a"
+		})
 		if err := ta.Resign(ctxLong(t)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Current(ctxLong(t), kvB, testKey); !errors.Is(err, ErrNotHeld) {
-			t.Fatalf("Current after resign: want ErrNotHeld, got %v", err)
-		}
+		waitFor(t, "Current after resign to answer ErrNotHeld", func() bool {
+			_, err := Current(ctxLong(t), kvB, testKey)
+			return errors.Is(err, ErrNotHeld)
+		})
 		// The key is a purge marker now: Create must write over it.
 		tb := acquire(t, b)
 		assertHandover(t, ta, tb)
@@ -176,10 +179,10 @@ func TestStaleHolder(t *testing.T) {
 		if !isConflict(err) {
 			t.Fatalf("stale renewal: want a conflict, got %v", err)
 		}
-		info, err := Current(ctxLong(t), kvA, testKey)
-		if err != nil || info.Holder != "b" || info.Token != tb.Token() {
-			t.Fatalf("Current = %+v, %v; want b's term", info, err)
-		}
+		waitFor(t, "Current to show b's term", func() bool {
+			info, err := Current(ctxLong(t), kvA, testKey)
+			return err == nil && info.Holder == "b" && info.Token == tb.Token()
+		})
 		if tb.Err() != nil {
 			t.Fatalf("new holder's term ended: %v", tb.Err())
 		}
