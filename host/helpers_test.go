@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ozanturksever/go-cluster/internal/testwait"
 	"io"
 	"log/slog"
 	"os"
@@ -26,26 +27,10 @@ const (
 // waitFor checks cond every 10ms until it holds or the deadline passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	if !poll(timeout, 10*time.Millisecond, cond) {
-		t.Fatalf("timed out after %s waiting for %s", timeout, what)
-	}
+	testwait.For(t, timeout, 10*time.Millisecond, what, cond)
 }
 
-// poll checks cond every interval until it holds (true) or timeout passes.
-func poll(timeout, interval time.Duration, cond func() bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			return cond()
-		case <-tick.C:
-		}
-	}
-	return true
-}
+var poll = testwait.Poll
 
 func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("GOCLUSTER_TEST_LOG") != "" {

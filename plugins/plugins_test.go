@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ozanturksever/go-cluster/internal/testwait"
 	"log/slog"
 	"os"
 	"strings"
@@ -113,13 +114,7 @@ func call(t testing.TB, a *App, method string, payload []byte) []byte {
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, 10*time.Second, time.Millisecond, what, cond)
 }
 
 func TestEcho(t *testing.T) {

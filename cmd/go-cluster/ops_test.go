@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ozanturksever/go-cluster/internal/testwait"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -53,17 +54,14 @@ func hasKey(t *testing.T, kv jetstream.KeyValue, key string) bool {
 // test at the deadline with the last result.
 func eventually(t *testing.T, what string, ok func(result) bool, args ...string) result {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := cli(t, "", args...)
-		if ok(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: never happened; last %v: %+v", what, args, r)
-		}
-		time.Sleep(50 * time.Millisecond)
+	var r result
+	if !testwait.Poll(30*time.Second, 50*time.Millisecond, func() bool {
+		r = cli(t, "", args...)
+		return ok(r)
+	}) {
+		t.Fatalf("%s: never happened; last %v: %+v", what, args, r)
 	}
+	return r
 }
 
 func statusJSON(t *testing.T, r result) client.Status {

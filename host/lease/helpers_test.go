@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"github.com/ozanturksever/go-cluster/internal/testwait"
 	"io"
 	"log/slog"
 	"os"
@@ -179,13 +180,7 @@ func assertHandover(t testing.TB, old, next *Term) {
 // waitFor checks cond every 10ms until it holds or waitLong passes.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLong)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitLong, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, waitLong, 10*time.Millisecond, what, cond)
 }
 
 // resignQuietly resigns at cleanup, bounded: the link may be cut.
