@@ -17,6 +17,12 @@
 //	gc.P.active.A.M    A's method on its active instance (standbys forward there)
 //	gc.P.node.N.A.M    A's method on node N (ring calls forward to the owner)
 //	gc.P.ctl.stepdown.A  asks A's active to hand over; it replies its node id
+//	gc_P_db_A          object store: A's database replica (Litestream LTX files)
+//	gc_P_wal           KV: A -> the fence of A's database writer (token, first TXID)
+//	gc_P_locks_A       KV: A's named locks (per-key TTL)
+//	gc_P_events        stream over gc.P.ev.>: apps' and the platform's events
+//	gc.P.ev.A.TOPIC    an event A published
+//	gc.P.ev.platform.KIND  a platform event (node_join, node_leave, leader, deploy)
 package layout
 
 import (
@@ -115,6 +121,30 @@ const SchedulerLeaseKey = "scheduler"
 func CordonKey(node string) string { return "cordon." + node }
 func DrainKey(node string) string  { return "drain." + node }
 func MoveKey(app string) string    { return "move." + app }
+
+// AppDBStore is the object store holding app's database replica.
+func (l Layout) AppDBStore(app string) string { return l.bucket("db_" + app) }
+
+// WALBucket holds, per app, the fence of its database writer.
+func (l Layout) WALBucket() string { return l.bucket("wal") }
+
+// AppLocks is the bucket of app's named locks.
+func (l Layout) AppLocks(app string) string { return l.bucket("locks_" + app) }
+
+// EventsStream is the stream that keeps every event of the platform.
+func (l Layout) EventsStream() string { return l.bucket("events") }
+
+// EventsSubjects matches every event subject of the platform.
+func (l Layout) EventsSubjects() string { return "gc." + l.platform + ".ev.>" }
+
+// EventSubject is the subject of topic published by app. Platform events
+// use PlatformApp as app; manifest validation keeps that name from apps.
+func (l Layout) EventSubject(app, topic string) string {
+	return "gc." + l.platform + ".ev." + app + "." + topic
+}
+
+// PlatformApp is the source name of platform events ("platform.node_join").
+const PlatformApp = "platform"
 
 // AppKV is app's own KV bucket.
 func (l Layout) AppKV(app string) string { return l.bucket("kv_" + app) }
