@@ -51,6 +51,14 @@
 //	6 member_leave  node id     a node left the app's group
 //	7 own           partitions  this node now also owns these partitions
 //	8 release       partitions  this node no longer owns these partitions
+//	9 event         message     an event the app subscribed to
+//
+// A message is a List of three items: the source (the publishing app, or
+// "platform" for platform events), the topic, and the event's bytes.
+// Platform events carry JSON. The guest answers OK once it has handled the
+// event; for a durable subscription any other status makes the host
+// deliver it again later. Events go to one instance at a time, never
+// during a call on that instance.
 //
 // A node id is its bytes, as the host names nodes (letters, digits, "_"
 // and "-"). Partitions use the partitions encoding (see AppendPartitions):
@@ -108,6 +116,44 @@
 //	    callee answers a non-OK status, call returns that status negated,
 //	    so an error passes through any number of hops. The callee runs with
 //	    its own capabilities only: nothing of the caller's is lent.
+//	db_exec(sql_ptr, sql_len, params_ptr, params_len, out_ptr) -> 0
+//	    Runs one SQL statement on the app's own database with params (a
+//	    Values encoding; params_len 0 means none) and writes its
+//	    ExecResult (ExecResultSize bytes) at out_ptr.
+//	db_query(sql_ptr, sql_len, params_ptr, params_len, out_ptr, out_cap) -> n
+//	    Runs a query and returns its Rows encoding; LIMIT when the result
+//	    is over the app's payload limit.
+//	db_batch(batch_ptr, batch_len, out_ptr, out_cap) -> n
+//	    Runs a Batch encoding in one transaction, all or nothing, and
+//	    returns one ExecResult per statement, back to back.
+//	    The db functions answer DENIED when the manifest grants no db,
+//	    UNAVAILABLE where the database is read-only (any instance but the
+//	    active one of an active-passive app, or a writer a newer one has
+//	    fenced off), CONFLICT for a constraint violation, INVALID for bad
+//	    SQL, parameters or encodings, TIMEOUT when the database stays busy.
+//	    With durability sync a write returns only once it is replicated.
+//	lock_acquire(name_ptr, name_len, ttl_ms, wait_ms, token_ptr) -> 0
+//	    Takes the app's lock named name (1 to MaxKeyLen bytes) for ttl_ms
+//	    (MinLockTTL to MaxLockTTL), waiting up to wait_ms (0: do not wait,
+//	    at most MaxLockWait) while another holds it, and writes the
+//	    fencing token (u64 little endian, larger for every later holder)
+//	    at token_ptr. CONFLICT when still held after the wait.
+//	lock_renew(name_ptr, name_len, token i64, ttl_ms) -> 0
+//	    Extends the lock for ttl_ms from now; CONFLICT unless token holds
+//	    it (it expired and perhaps someone else took it).
+//	lock_release(name_ptr, name_len, token i64) -> 0
+//	    Frees the lock; CONFLICT unless token holds it.
+//	    Locks answer DENIED when the manifest grants none.
+//	event_publish(topic_ptr, topic_len, payload_ptr, payload_len) -> 0
+//	    Publishes an event on one of the app's own topics; DENIED unless
+//	    the manifest lists topic under data.events.publish; LIMIT for a
+//	    payload over the payload limit. Subscribers get it as an event
+//	    (kind 9) with source the publishing app.
+//	last_error(out_ptr, out_cap) -> n
+//	    Returns the message of the most recent host function call of this
+//	    instance that failed, as UTF-8 text (a SQL error, who holds a lock,
+//	    a callee's own message); NOT_FOUND when the most recent call other
+//	    than last_error and take succeeded. Large messages use take.
 //	take(ptr, len) -> 0
 //	    Copies a pending result into guest memory (see below).
 //
@@ -162,18 +208,26 @@ var RequiredExports = []string{ExportBuffer, ExportHandle}
 
 // Host functions in ImportModule.
 const (
-	FuncABIVersion = "abi_version"
-	FuncReply      = "reply"
-	FuncLog        = "log"
-	FuncConfig     = "config"
-	FuncTake       = "take"
-	FuncKVGet      = "kv_get"
-	FuncKVPut      = "kv_put"
-	FuncKVCreate   = "kv_create"
-	FuncKVUpdate   = "kv_update"
-	FuncKVDelete   = "kv_delete"
-	FuncKVKeys     = "kv_keys"
-	FuncCall       = "call"
+	FuncABIVersion   = "abi_version"
+	FuncReply        = "reply"
+	FuncLog          = "log"
+	FuncConfig       = "config"
+	FuncTake         = "take"
+	FuncKVGet        = "kv_get"
+	FuncKVPut        = "kv_put"
+	FuncKVCreate     = "kv_create"
+	FuncKVUpdate     = "kv_update"
+	FuncKVDelete     = "kv_delete"
+	FuncKVKeys       = "kv_keys"
+	FuncCall         = "call"
+	FuncDBExec       = "db_exec"
+	FuncDBQuery      = "db_query"
+	FuncDBBatch      = "db_batch"
+	FuncLockAcquire  = "lock_acquire"
+	FuncLockRenew    = "lock_renew"
+	FuncLockRelease  = "lock_release"
+	FuncEventPublish = "event_publish"
+	FuncLastError    = "last_error"
 )
 
 // HostFuncs lists every host function of this version, for tests and tools
@@ -182,6 +236,9 @@ var HostFuncs = []string{
 	FuncABIVersion, FuncReply, FuncLog, FuncConfig, FuncTake,
 	FuncKVGet, FuncKVPut, FuncKVCreate, FuncKVUpdate, FuncKVDelete, FuncKVKeys,
 	FuncCall,
+	FuncDBExec, FuncDBQuery, FuncDBBatch,
+	FuncLockAcquire, FuncLockRenew, FuncLockRelease,
+	FuncEventPublish, FuncLastError,
 }
 
 // Level is a guest log level.
@@ -205,4 +262,17 @@ const (
 	MaxAppNameLen = 32
 	// RevSize is the size of a revision written at rev_ptr.
 	RevSize = 8
+	// TokenSize is the size of a lock's fencing token written at token_ptr.
+	TokenSize = 8
+	// MaxTopicLen is the longest event topic, in bytes.
+	MaxTopicLen = 64
+	// MaxSQLLen is the longest SQL text of one statement, in bytes.
+	MaxSQLLen = 1 << 20
+)
+
+// Lock bounds, in milliseconds as lock_acquire and lock_renew take them.
+const (
+	MinLockTTL  = 100
+	MaxLockTTL  = 5 * 60 * 1000
+	MaxLockWait = 30 * 1000
 )

@@ -27,6 +27,9 @@ const (
 	// EventRelease: the instance's node no longer owns these partitions.
 	// Payload: the partitions encoding.
 	EventRelease Event = 8
+	// EventMessage: an event the app subscribed to. Payload: a message,
+	// the List [source, topic, data].
+	EventMessage Event = 9
 )
 
 var eventNames = [...]string{
@@ -38,6 +41,21 @@ var eventNames = [...]string{
 	EventMemberLeave: "member_leave",
 	EventOwn:         "own",
 	EventRelease:     "release",
+	EventMessage:     "event",
+}
+
+// AppendMessage appends the payload of an EventMessage.
+func AppendMessage(dst []byte, source, topic string, data []byte) []byte {
+	return AppendList(dst, []byte(source), []byte(topic), data)
+}
+
+// DecodeMessage splits the payload of an EventMessage. The results alias b.
+func DecodeMessage(b []byte) (source, topic string, data []byte, err error) {
+	items, err := DecodeList(b)
+	if err != nil || len(items) != 3 {
+		return "", "", nil, ErrBadList
+	}
+	return string(items[0]), string(items[1]), items[2], nil
 }
 
 // Events lists every event kind of this version, in numeric order.
