@@ -24,6 +24,9 @@ type Capabilities interface {
 	Log(ctx context.Context, level abi.Level, msg []byte)
 	KV
 	Caller
+	DB
+	Locks
+	Events
 }
 
 // KV is the app's own key-value store. Keys are arbitrary bytes; the
@@ -49,4 +52,30 @@ type Caller interface {
 	// timeout 0 leaves the bound to ctx. A status the callee answered comes
 	// back as an error with that status (an *abi.Error).
 	Call(ctx context.Context, app, method string, payload, key []byte, timeout time.Duration) ([]byte, error)
+}
+
+// DB is the app's own SQL database. Implementations refuse writes where the
+// app may not write (abi.ErrUnavailable) and map SQL errors to abi
+// sentinels, keeping the database's message in the error.
+type DB interface {
+	DBExec(ctx context.Context, sql string, params []abi.Value) (abi.ExecResult, error)
+	// DBQuery fails with abi.ErrLimit when the result's encoding
+	// (abi.RowsSize) would be over maxBytes.
+	DBQuery(ctx context.Context, sql string, params []abi.Value, maxBytes int) (*abi.Rows, error)
+	// DBBatch runs stmts in one transaction: all or nothing.
+	DBBatch(ctx context.Context, stmts []abi.Statement) ([]abi.ExecResult, error)
+}
+
+// Locks are the app's named distributed locks. A token is the fencing
+// token of one holding; it grows with every new holder.
+type Locks interface {
+	LockAcquire(ctx context.Context, name []byte, ttl, wait time.Duration) (token uint64, err error)
+	LockRenew(ctx context.Context, name []byte, token uint64, ttl time.Duration) error
+	LockRelease(ctx context.Context, name []byte, token uint64) error
+}
+
+// Events publishes on the app's own topics; the implementation checks the
+// manifest's publish list.
+type Events interface {
+	Publish(ctx context.Context, topic string, data []byte) error
 }

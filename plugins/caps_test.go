@@ -26,7 +26,10 @@ type fakeCaps struct {
 	// kvGate, when set, is called inside every KV call, outside mu.
 	kvGate func()
 
-	calls []fakeCall
+	calls     []fakeCall
+	stmts     []fakeStmt
+	locks     []fakeLock
+	published []string
 	// callFn, when set, answers Call.
 	callFn func(app, method string, payload []byte) ([]byte, error)
 }

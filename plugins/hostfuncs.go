@@ -51,6 +51,14 @@ var hostFuncs = []hostFunc{
 	{abi.FuncKVDelete, fnSig([]api.ValueType{i32, i32}, i32), hostKVDelete},
 	{abi.FuncKVKeys, fnSig([]api.ValueType{i32, i32, i32, i32}, i32), hostKVKeys},
 	{abi.FuncCall, fnSig([]api.ValueType{i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32}, i32), hostCall},
+	{abi.FuncDBExec, fnSig([]api.ValueType{i32, i32, i32, i32, i32}, i32), hostDBExec},
+	{abi.FuncDBQuery, fnSig([]api.ValueType{i32, i32, i32, i32, i32, i32}, i32), hostDBQuery},
+	{abi.FuncDBBatch, fnSig([]api.ValueType{i32, i32, i32, i32}, i32), hostDBBatch},
+	{abi.FuncLockAcquire, fnSig([]api.ValueType{i32, i32, i32, i32, i32}, i32), hostLockAcquire},
+	{abi.FuncLockRenew, fnSig([]api.ValueType{i32, i32, i64, i32}, i32), hostLockRenew},
+	{abi.FuncLockRelease, fnSig([]api.ValueType{i32, i32, i64}, i32), hostLockRelease},
+	{abi.FuncEventPublish, fnSig([]api.ValueType{i32, i32, i32, i32}, i32), hostEventPublish},
+	{abi.FuncLastError, fnSig([]api.ValueType{i32, i32}, i32), hostLastError},
 }
 
 var hostFuncByName = func() map[string]hostFunc {
@@ -80,12 +88,14 @@ func ok(stack []uint64, n int) { stack[0] = api.EncodeI32(int32(n)) }
 
 func fail(stack []uint64, s abi.Status) { stack[0] = api.EncodeI32(-int32(s)) }
 
-// enter starts every host function: it finds the instance and ends the
-// life of a result left pending by the previous host call.
+// enter starts every host function but take and last_error: it finds the
+// instance and ends the life of a result left pending and of the error
+// message left by the previous host call.
 func enter(ctx context.Context) *instance {
 	in := current(ctx)
 	if in != nil {
 		in.dropPending()
+		in.lastErr = nil
 	}
 	return in
 }
@@ -214,6 +224,7 @@ func (in *instance) capFailed(stack []uint64, fn string, err error) {
 	if s == abi.StatusInternal {
 		in.app.log.Warn("capability failed", "func", fn, "err", err)
 	}
+	in.lastErr = err
 	fail(stack, s)
 }
 
@@ -400,6 +411,7 @@ func hostCall(ctx context.Context, _ api.Module, stack []uint64) {
 func (in *instance) callFailed(stack []uint64, err error) {
 	var ae *abi.Error
 	if errors.As(err, &ae) {
+		in.lastErr = err
 		fail(stack, abi.StatusOf(err))
 		return
 	}
@@ -437,3 +449,25 @@ func (denyAll) KVKeys(context.Context, []byte) ([][]byte, error) { return nil, a
 func (denyAll) Call(context.Context, string, string, []byte, []byte, time.Duration) ([]byte, error) {
 	return nil, abi.ErrDenied
 }
+
+func (denyAll) DBExec(context.Context, string, []abi.Value) (abi.ExecResult, error) {
+	return abi.ExecResult{}, abi.ErrDenied
+}
+
+func (denyAll) DBQuery(context.Context, string, []abi.Value, int) (*abi.Rows, error) {
+	return nil, abi.ErrDenied
+}
+
+func (denyAll) DBBatch(context.Context, []abi.Statement) ([]abi.ExecResult, error) {
+	return nil, abi.ErrDenied
+}
+
+func (denyAll) LockAcquire(context.Context, []byte, time.Duration, time.Duration) (uint64, error) {
+	return 0, abi.ErrDenied
+}
+
+func (denyAll) LockRenew(context.Context, []byte, uint64, time.Duration) error { return abi.ErrDenied }
+
+func (denyAll) LockRelease(context.Context, []byte, uint64) error { return abi.ErrDenied }
+
+func (denyAll) Publish(context.Context, string, []byte) error { return abi.ErrDenied }

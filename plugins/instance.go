@@ -64,6 +64,7 @@ type instance struct {
 	replyErr   error
 	pending    []byte
 	hasPending bool
+	lastErr    error // why the last host function failed, for last_error
 }
 
 var errGuestExited = errors.New("guest exited")
@@ -245,6 +246,7 @@ func (in *instance) end() {
 	}
 	in.parent = nil
 	in.reply, in.replyErr = nil, nil
+	in.lastErr = nil
 	in.dropPending()
 	in.stdout.end()
 	in.stderr.end()

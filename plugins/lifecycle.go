@@ -324,3 +324,27 @@ func minus(a, b []int) []int {
 	}
 	return out
 }
+
+// Deliver hands one event the app subscribed to (on_event) to one
+// instance, as a call would be. The guest's non-OK status comes back as an
+// *abi.Error, so a durable subscription can deliver the event again. A
+// module without the event export takes every event as delivered.
+func (a *App) Deliver(ctx context.Context, source, topic string, data []byte) error {
+	what := fmt.Sprintf("deliver %s.%s to %s", source, topic, a.name)
+	if len(data) > a.lim.Payload {
+		return fmt.Errorf("cannot %s: event of %d bytes is over the %d-byte limit: %w", what, len(data), a.lim.Payload, abi.ErrLimit)
+	}
+	if !a.hasEvents {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("cannot %s: %w", what, ctxError(ctx))
+	}
+	in, err := a.pool.get(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot %s: %w", what, err)
+	}
+	err = in.event(ctx, abi.EventMessage, abi.AppendMessage(nil, source, topic, data))
+	a.pool.put(in)
+	return err
+}

@@ -57,6 +57,30 @@ func kvKeys(prefixPtr, prefixLen, outPtr, outCap uint32) int32
 //go:wasmimport gocluster_v1 call
 func call(appPtr, appLen, methodPtr, methodLen, payloadPtr, payloadLen, keyPtr, keyLen uint32, timeoutMS int32, outPtr, outCap uint32) int32
 
+//go:wasmimport gocluster_v1 db_exec
+func dbExec(sqlPtr, sqlLen, paramsPtr, paramsLen, outPtr uint32) int32
+
+//go:wasmimport gocluster_v1 db_query
+func dbQuery(sqlPtr, sqlLen, paramsPtr, paramsLen, outPtr, outCap uint32) int32
+
+//go:wasmimport gocluster_v1 db_batch
+func dbBatch(batchPtr, batchLen, outPtr, outCap uint32) int32
+
+//go:wasmimport gocluster_v1 lock_acquire
+func lockAcquire(namePtr, nameLen uint32, ttlMS, waitMS int32, tokenPtr uint32) int32
+
+//go:wasmimport gocluster_v1 lock_renew
+func lockRenew(namePtr, nameLen uint32, token uint64, ttlMS int32) int32
+
+//go:wasmimport gocluster_v1 lock_release
+func lockRelease(namePtr, nameLen uint32, token uint64) int32
+
+//go:wasmimport gocluster_v1 event_publish
+func eventPublish(topicPtr, topicLen, payloadPtr, payloadLen uint32) int32
+
+//go:wasmimport gocluster_v1 last_error
+func lastError(outPtr, outCap uint32) int32
+
 var input []byte
 
 //go:wasmexport gocluster_v1_buffer
@@ -211,6 +235,67 @@ func attack() []byte {
 		{"call/out_oob", call(key, keyLen, key, keyLen, val, 8, key, keyLen, 0, oob, 64)},
 		{"call/out_huge_cap", call(key, keyLen, key, keyLen, val, 8, key, keyLen, 0, good, huge)},
 		{"call/out_wrap", call(key, keyLen, key, keyLen, val, 8, key, keyLen, 0, wrap, wrapLen)},
+
+		{"db_exec/sql_oob", dbExec(oob, 4, val, 0, good)},
+		{"db_exec/sql_huge_len", dbExec(good, huge, val, 0, good)},
+		{"db_exec/sql_wrap", dbExec(wrap, wrapLen, val, 0, good)},
+		{"db_exec/sql_empty", dbExec(good, 0, val, 0, good)},
+		{"db_exec/params_oob", dbExec(key, keyLen, oob, 8, good)},
+		{"db_exec/params_wrap", dbExec(key, keyLen, wrap, wrapLen, good)},
+		{"db_exec/params_malformed", dbExec(key, keyLen, good, 16, good)},
+		{"db_exec/out_oob", dbExec(key, keyLen, val, 0, oob)},
+		{"db_exec/out_wrap", dbExec(key, keyLen, val, 0, revWrap)},
+
+		{"db_query/sql_oob", dbQuery(oob, 4, val, 0, good, 64)},
+		{"db_query/sql_huge_len", dbQuery(good, huge, val, 0, good, 64)},
+		{"db_query/sql_empty", dbQuery(good, 0, val, 0, good, 64)},
+		{"db_query/params_malformed", dbQuery(key, keyLen, good, 16, good, 64)},
+		{"db_query/params_oob", dbQuery(key, keyLen, oob, 8, good, 64)},
+		{"db_query/out_oob", dbQuery(key, keyLen, val, 0, oob, 64)},
+		{"db_query/out_huge_cap", dbQuery(key, keyLen, val, 0, good, huge)},
+		{"db_query/out_wrap", dbQuery(key, keyLen, val, 0, wrap, wrapLen)},
+
+		{"db_batch/batch_oob", dbBatch(oob, 8, good, 64)},
+		{"db_batch/batch_huge_len", dbBatch(good, huge, good, 64)},
+		{"db_batch/batch_wrap", dbBatch(wrap, wrapLen, good, 64)},
+		{"db_batch/batch_malformed", dbBatch(good, 16, good, 64)},
+		{"db_batch/batch_empty", dbBatch(val, 4, good, 64)},
+		{"db_batch/out_oob", dbBatch(val, 4, oob, 64)},
+		{"db_batch/out_huge_cap", dbBatch(val, 4, good, huge)},
+
+		{"lock_acquire/name_oob", lockAcquire(oob, 4, 1000, 0, good)},
+		{"lock_acquire/name_huge_len", lockAcquire(good, huge, 1000, 0, good)},
+		{"lock_acquire/name_empty", lockAcquire(good, 0, 1000, 0, good)},
+		{"lock_acquire/name_long", lockAcquire(long, 513, 1000, 0, good)},
+		{"lock_acquire/ttl_zero", lockAcquire(key, keyLen, 0, 0, good)},
+		{"lock_acquire/ttl_negative", lockAcquire(key, keyLen, -1, 0, good)},
+		{"lock_acquire/ttl_too_long", lockAcquire(key, keyLen, 5*60*1000+1, 0, good)},
+		{"lock_acquire/wait_negative", lockAcquire(key, keyLen, 1000, -1, good)},
+		{"lock_acquire/wait_too_long", lockAcquire(key, keyLen, 1000, 30*1000+1, good)},
+		{"lock_acquire/token_oob", lockAcquire(key, keyLen, 1000, 0, oob)},
+		{"lock_acquire/token_wrap", lockAcquire(key, keyLen, 1000, 0, revWrap)},
+
+		{"lock_renew/name_oob", lockRenew(oob, 4, 1, 1000)},
+		{"lock_renew/name_empty", lockRenew(good, 0, 1, 1000)},
+		{"lock_renew/name_long", lockRenew(long, 513, 1, 1000)},
+		{"lock_renew/ttl_zero", lockRenew(key, keyLen, 1, 0)},
+		{"lock_renew/ttl_too_long", lockRenew(key, keyLen, 1, 5*60*1000+1)},
+
+		{"lock_release/name_oob", lockRelease(oob, 4, 1)},
+		{"lock_release/name_huge_len", lockRelease(good, huge, 1)},
+		{"lock_release/name_empty", lockRelease(good, 0, 1)},
+		{"lock_release/name_long", lockRelease(long, 513, 1)},
+
+		{"event_publish/topic_oob", eventPublish(oob, 4, val, 8)},
+		{"event_publish/topic_huge_len", eventPublish(good, huge, val, 8)},
+		{"event_publish/topic_empty", eventPublish(good, 0, val, 8)},
+		{"event_publish/topic_long", eventPublish(long, 65, val, 8)},
+		{"event_publish/payload_oob", eventPublish(key, keyLen, oob, 8)},
+		{"event_publish/payload_wrap", eventPublish(key, keyLen, wrap, wrapLen)},
+
+		{"last_error/out_oob", lastError(oob, 64)},
+		{"last_error/out_huge_cap", lastError(good, huge)},
+		{"last_error/out_wrap", lastError(wrap, wrapLen)},
 
 		{"take/no_pending", take(good, 16)},
 		{"take/wrong_len", pendThen(func(n uint32) int32 { return take(good, n+1) })},
