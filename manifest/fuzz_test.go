@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		minimal + "mode: replicas\nreplicas: 3\npattern: ring\npartitions: 8\n",
 		minimal + "data: {db: {}, events: {publish: [a], subscribe: [b.*]}}\nconfig: {a: '1'}\n",
+		minimal + "data: {events: {subscribe: [platform.*, platform.leader, b.x], durable: true}}\n",
+		"name: platform\nversion: 1.0.0\nwasm: p.wasm\napi: [get]\n",
 		minimal + "limits: &l {memory: 1MiB}\nplacement: {<<: {nodes: [n1]}}\n",
 		minimal + "vip: {address: 10.0.0.1/24, interface: eth0}\n",
 		minimal + "backend: {kind: docker, container: c, health: {exec: [x], grace: 1s}}\n",

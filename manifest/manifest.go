@@ -168,7 +168,16 @@ type Events struct {
 	Publish []string `yaml:"publish,omitempty" json:"publish,omitempty"`
 	// Subscribe names events as app.event, e.g. "other.updated", or
 	// app.* for all of that app's events. An app may name itself.
+	// Platform events are platform.KIND (see PlatformEvents) or
+	// platform.*. See ParseSubscription.
 	Subscribe []string `yaml:"subscribe,omitempty" json:"subscribe,omitempty"`
+	// Durable delivers the subscribed events through one durable consumer
+	// shared by the app's instances: each event is handled once, by one
+	// instance, acknowledged after the guest handled it and redelivered
+	// after an error, including events published while no instance ran.
+	// Without it, every running instance sees every event published while
+	// it runs, and nothing is redelivered. Only with Subscribe.
+	Durable bool `yaml:"durable,omitempty" json:"durable,omitempty"`
 }
 
 // Limits bound each instance of an app.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/layout"
 )
 
 // Name limits. App names and node ids become parts of NATS bucket names,
@@ -76,8 +77,9 @@ func (r nameRule) check(c *errs, field, s string) {
 
 // ValidAppName reports whether s can name an app: a lowercase letter, then
 // lowercase letters, digits and '-', not ending in '-', at most
-// MaxAppNameLen bytes.
-func ValidAppName(s string) bool { return appNameRule.problem(s) == "" }
+// MaxAppNameLen bytes, and not layout.PlatformApp ("platform"), which is
+// reserved as the source of platform events.
+func ValidAppName(s string) bool { return appNameRule.problem(s) == "" && s != layout.PlatformApp }
 
 // ValidMethod reports whether s can name an API method: a letter, then
 // letters, digits, '_' and '-', at most abi.MaxMethodLen bytes. NATS micro

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"cmp"
-	"fmt"
 	"net/netip"
 	"path"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ozanturksever/go-cluster/layout"
 )
 
 // Defaults and bounds. A manifest may lower or raise a limit within its
@@ -83,6 +84,9 @@ func (m *Manifest) checkIdentity(c *errs) {
 		c.add("name", "required")
 	} else {
 		appNameRule.check(c, "name", m.Name)
+	}
+	if m.Name == layout.PlatformApp {
+		c.add("name", "%q is reserved: it is the source of the platform's own events (%s.node_join, ...); choose another name", m.Name, layout.PlatformApp)
 	}
 	switch v := m.Version; {
 	case v == "":
@@ -159,21 +163,9 @@ func (d *Data) check(c *errs) {
 			c.add(index("data.events.subscribe", i), "%s", p)
 		}
 	}
-}
-
-// subscriptionProblem checks an app.event subscription.
-func subscriptionProblem(s string) string {
-	app, event, ok := strings.Cut(s, ".")
-	if !ok {
-		return fmt.Sprintf("%q is not app.event (like other.updated, or other.* for all its events)", s)
+	if d.Events.Durable && len(d.Events.Subscribe) == 0 {
+		c.add("data.events.durable", "only with subscribe: durable delivery applies to the events this app subscribes to")
 	}
-	if p := appNameRule.problem(app); p != "" {
-		return p
-	}
-	if event == "*" {
-		return ""
-	}
-	return eventRule.problem(event)
 }
 
 func (l *Limits) check(c *errs) {

@@ -74,6 +74,8 @@ func TestValidateIdentity(t *testing.T) {
 		{"name underscore", func(m *Manifest) { m.Name = "a_b" }, "name", "not a valid app name"},
 		{"name dot", func(m *Manifest) { m.Name = "a.b" }, "name", "not a valid app name"},
 		{"name 33 bytes", func(m *Manifest) { m.Name = strings.Repeat("a", 33) }, "name", "33 bytes; the limit is 32"},
+		{"name platform", func(m *Manifest) { m.Name = "platform" }, "name", `"platform" is reserved`},
+		{"name platform-x", func(m *Manifest) { m.Name = "platform-x" }, "", ""},
 
 		{"version pre-release", func(m *Manifest) { m.Version = "2.1.0-rc.1" }, "", ""},
 		{"version zero", func(m *Manifest) { m.Version = "0.0.1" }, "", ""},
@@ -184,6 +186,18 @@ func TestValidateData(t *testing.T) {
 		{"subscribe gt", events(nil, []string{"other.>"}), "data.events.subscribe[0]", "not a valid event name"},
 		{"subscribe trailing dot", events(nil, []string{"other."}), "data.events.subscribe[0]", "not a valid event name"},
 		{"subscribe repeat", events(nil, []string{"o.x", "o.x"}), "data.events.subscribe[1]", "listed twice"},
+		{"subscribe platform", events(nil, []string{"platform.node_join", "platform.node_leave", "platform.leader",
+			"platform.deploy", "platform.undeploy"}), "", ""},
+		{"subscribe platform all", events(nil, []string{"platform.*", "other.*"}), "", ""},
+		{"subscribe platform unknown", events(nil, []string{"other.x", "platform.foo"}), "data.events.subscribe[1]",
+			`"platform.foo" is not a platform event (node_join, node_leave, leader, deploy, undeploy)`},
+		{"subscribe platform gt", events(nil, []string{"platform.>"}), "data.events.subscribe[0]", "is not a platform event"},
+		{"subscribe platform nested", events(nil, []string{"platform.deploy.x"}), "data.events.subscribe[0]", "is not a platform event"},
+		{"subscribe platform bare", events(nil, []string{"platform"}), "data.events.subscribe[0]", "is not app.event"},
+
+		{"durable", func(m *Manifest) { m.Data.Events = &Events{Subscribe: []string{"o.x"}, Durable: true} }, "", ""},
+		{"durable without subscribe", func(m *Manifest) { m.Data.Events = &Events{Publish: []string{"x"}, Durable: true} },
+			"data.events.durable", "only with subscribe"},
 	})
 }
 
