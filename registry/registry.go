@@ -120,8 +120,25 @@ type Status struct {
 	// Token is the fencing token of the active's term (active only).
 	Token uint64 `json:"token,omitempty"`
 	// Partitions is how many ring partitions this node owns.
-	Partitions int       `json:"partitions,omitempty"`
-	At         time.Time `json:"at"`
+	Partitions int `json:"partitions,omitempty"`
+	// DB is the replication state of the app's database here, if any.
+	DB *DBStatus `json:"db,omitempty"`
+	At time.Time `json:"at"`
+}
+
+// DBStatus is where one node's copy of an app's database stands.
+type DBStatus struct {
+	// Role is writer (the active's copy) or standby (a follower).
+	Role       string `json:"role"`
+	Generation uint64 `json:"generation,omitempty"`
+	// TXID is the last transaction in the local copy; ReplicaTXID the last
+	// one stored in the replica.
+	TXID        uint64 `json:"txid"`
+	ReplicaTXID uint64 `json:"replica_txid"`
+	// LagMS is how far the replica trails the writer, or this standby the
+	// replica, in milliseconds.
+	LagMS int64  `json:"lag_ms"`
+	Error string `json:"error,omitempty"`
 }
 
 // State is how an app runs on a node.
