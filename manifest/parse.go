@@ -34,14 +34,33 @@ func Parse(data []byte) (*Manifest, error) {
 		return nil, w.sorted()
 	}
 	m := new(Manifest)
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
+	panicked, err := decodeYAML(data, m)
+	if panicked && len(w.errs) > 0 {
+		// What the decoder filled in before it gave up is no basis for
+		// validation; the walk's problems are the report.
+		return nil, w.sorted()
+	}
 	// With problems found by the walk, the decoder's own report of them
 	// adds nothing; it still fills in what it could, which is validated.
-	if err := dec.Decode(m); err != nil && len(w.errs) == 0 {
+	if err != nil && len(w.errs) == 0 {
 		return nil, Errors{yamlError(err)}
 	}
 	return finish(m, w)
+}
+
+// decodeYAML decodes data into m strictly. yaml.v3 panics (with a runtime
+// error it does not recover) on some documents the walk already refuses,
+// such as a merged mapping whose key is a list; that comes back as an
+// error with panicked set.
+func decodeYAML(data []byte, m *Manifest) (panicked bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked, err = true, fmt.Errorf("cannot decode the document: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	return false, dec.Decode(m)
 }
 
 // parseNode parses exactly one YAML document and returns its root.

@@ -87,6 +87,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", "name: a\n  bad: indent\n", []string{"line 2: mapping values are not allowed"}},
 		{"syntax line", "name: 'a\n", []string{"line 2: found unexpected end of stream"}},
 		{"self alias", minimal + "placement: &p {<<: *p}\n", []string{"line 5: placement: alias *p refers to itself"}},
+		{"merge list key", minimal + "placement: {<<, {00000, [00]}}\n", []string{"line 5: placement: want a plain key, got a mapping"}},
 		{"merge unknown", minimal + "data:\n  <<: {kv: true, lokcs: true}\n", []string{"line 6: data.lokcs: unknown key (did you mean locks?)"}},
 		{"too big", minimal + "config: {a: '" + strings.Repeat("x", MaxManifestBytes) + "'}\n", []string{"262215 bytes; the limit is 262144"}},
 	}
