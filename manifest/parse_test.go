@@ -28,11 +28,14 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("got %+v\nwant %+v", m, want)
 	}
-	m, err = Parse([]byte(minimal + "mode: spread\npattern: ring\ndata: {db: {}, events: {}}\nbackend: {kind: process, command: x, args: [], health: {tcp: 'x:1'}}\n"))
+	if m, err := Parse([]byte(minimal + "data: {db: {}}\n")); err != nil || m.Data.DB.Durability != DurabilityAsync {
+		t.Errorf("db durability default: %v, %+v", err, m)
+	}
+	m, err = Parse([]byte(minimal + "mode: spread\npattern: ring\ndata: {events: {}}\nbackend: {kind: process, command: x, args: [], health: {tcp: 'x:1'}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Partitions != 256 || m.Data.DB.Durability != DurabilityAsync || m.Backend.Args != nil ||
+	if m.Partitions != 256 || m.Backend.Args != nil ||
 		m.Backend.Health.Interval != DefaultHealthInterval || m.Backend.Health.Failures != 3 {
 		t.Errorf("defaults not applied: %+v %+v %+v", m, m.Data.DB, m.Backend.Health)
 	}

@@ -69,6 +69,9 @@ func (m *Manifest) validate() Errors {
 	}
 	checkNames(&c, "api", m.API, methodRule)
 	m.Data.check(&c)
+	if m.Data.DB != nil && m.Pattern != PatternActivePassive && m.Pattern != "" {
+		c.add("data.db", "a database has one writer, the active instance; it needs pattern: active-passive (pattern is %s)", m.Pattern)
+	}
 	checkNames(&c, "calls", m.Calls, appNameRule)
 	m.Limits.check(&c)
 	m.checkVIP(&c)

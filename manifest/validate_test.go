@@ -171,6 +171,9 @@ func TestValidateData(t *testing.T) {
 		{"db async", func(m *Manifest) { m.Data.DB = &DB{Durability: DurabilityAsync} }, "", ""},
 		{"db bad", func(m *Manifest) { m.Data.DB = &DB{Durability: "fast"} }, "data.db.durability", `"fast" is not one of sync, async`},
 		{"db unset", func(m *Manifest) { m.Data.DB = &DB{} }, "data.db.durability", "required"},
+		{"db pool", func(m *Manifest) {
+			m.Data.DB, m.Mode, m.Pattern = &DB{Durability: DurabilitySync}, ModeSpread, PatternPool
+		}, "data.db", "needs pattern: active-passive"},
 
 		{"publish ok", events([]string{"updated", "user-created", "x_1"}, nil), "", ""},
 		{"publish dot", events([]string{"a.b"}, nil), "data.events.publish[0]", "not a valid event name"},
