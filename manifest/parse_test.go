@@ -172,7 +172,7 @@ func TestReadmeExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Name != "cache" || m.Pattern != PatternRing || m.Partitions != 256 || len(m.Placement.Selectors) != 3 ||
-		m.Data.DB.Durability != DurabilitySync || m.Backend.Health.Grace.Std().Seconds() != 30 || m.Config["greeting"] != "hello" ||
+		m.Data.DB != nil || m.Backend.Health.Grace.Std().Seconds() != 30 || m.Config["greeting"] != "hello" ||
 		!m.Data.Events.Durable || len(m.Data.Events.Subscribe) != 4 {
 		t.Errorf("unexpected: %+v", m)
 	}
