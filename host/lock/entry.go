@@ -1,0 +1,97 @@
+package lock
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Info is a held lock as the server has it.
+type Info struct {
+	// Owner is the Config.Owner of the table that acquired the lock.
+	Owner string
+	// Token is the holder's fencing token: the revision of the write that
+	// acquired the lock. It stays the same across renewals.
+	Token uint64
+	// Expires is when the server frees the lock unless it is renewed: the
+	// server's time of the latest write plus its ttl (rounded up to a
+	// whole second). The server frees it up to a fraction of a second
+	// later than that, never sooner (clock skew between servers aside).
+	Expires time.Time
+}
+
+// record is what a lock's key holds: "OWNER\nTOKEN\nTTL", readable with
+// `nats kv get`. The write that acquires a lock cannot know its own
+// revision and carries token 0, which reads as "this revision"; renewals
+// carry the token. TTL is the write's TTL in whole seconds.
+type record struct {
+	owner string
+	token uint64
+	ttl   time.Duration
+}
+
+func (r record) encode() []byte {
+	b := make([]byte, 0, len(r.owner)+24)
+	b = append(b, r.owner...)
+	b = append(b, '\n')
+	b = strconv.AppendUint(b, r.token, 10)
+	b = append(b, '\n')
+	return strconv.AppendInt(b, int64(r.ttl/time.Second), 10)
+}
+
+var errFormat = errors.New("not a lock record")
+
+func decode(b []byte) (record, error) {
+	owner, rest, ok := bytes.Cut(b, []byte{'\n'})
+	if !ok || len(owner) == 0 {
+		return record{}, errFormat
+	}
+	tok, ttl, ok := bytes.Cut(rest, []byte{'\n'})
+	if !ok {
+		return record{}, errFormat
+	}
+	token, err := strconv.ParseUint(string(tok), 10, 64)
+	if err != nil {
+		return record{}, errFormat
+	}
+	secs, err := strconv.ParseInt(string(ttl), 10, 64)
+	if err != nil || secs <= 0 {
+		return record{}, errFormat
+	}
+	return record{owner: string(owner), token: token, ttl: time.Duration(secs) * time.Second}, nil
+}
+
+// entry is a key's latest write, as read or watched.
+type entry struct {
+	free bool   // absent, or a release or expiry marker
+	rev  uint64 // the latest write's revision (0 when absent)
+	info Info   // with !free
+}
+
+// entryOf reads a bucket entry. A write that is not a lock record (written
+// by something else) counts as held by "?" until it is removed: taking a
+// key over that is not ours would be guessing.
+func entryOf(e jetstream.KeyValueEntry) entry {
+	if e.Operation() != jetstream.KeyValuePut {
+		return entry{free: true, rev: e.Revision()}
+	}
+	r, err := decode(e.Value())
+	if err != nil {
+		return entry{rev: e.Revision(), info: Info{Owner: "?", Token: e.Revision()}}
+	}
+	token := r.token
+	if token == 0 {
+		token = e.Revision()
+	}
+	return entry{rev: e.Revision(), info: Info{Owner: r.owner, Token: token, Expires: e.Created().Add(r.ttl)}}
+}
+
+// serverTTL is the TTL the server keeps a write with: ttl rounded up to a
+// whole second. The server reads a TTL header as whole seconds (rounding
+// down) and refuses less than one.
+func serverTTL(ttl time.Duration) time.Duration {
+	return (ttl + time.Second - 1).Truncate(time.Second)
+}
