@@ -38,7 +38,7 @@ type Table struct {
 	mu      sync.Mutex
 	watches map[string]*keyWatch // by key, while waiters need them
 
-	resync time.Duration         // resyncGrace; tests make it long
+	resync time.Duration           // resyncGrace; tests make it long
 	trace  func(key, event string) // tests: a waiter parks, wakes by watch or resync
 }
 
