@@ -34,10 +34,12 @@ type Config struct {
 	// KV is the app's lock bucket, made with BucketConfig. Every key in it
 	// is a lock written by this package.
 	KV jetstream.KeyValue
-	// JS is the JetStream context KV was opened with. Renew writes through
-	// it: KeyValue.Update cannot set a per-key TTL, and a write without
-	// one would never expire.
-	JS jetstream.Publisher
+	// JS is the JetStream context KV was opened with, without a domain or
+	// API prefix. Renew writes through it (KeyValue.Update cannot set a
+	// per-key TTL, and a write without one would never expire) and reads
+	// go to the stream's leader through its connection (KeyValue.Get may
+	// be answered by a replica that lags).
+	JS jetstream.JetStream
 	// Owner is recorded in every lock this table takes, for diagnostics
 	// (who holds it): a node id, say. At most 256 bytes, no newline.
 	Owner string
@@ -59,6 +61,8 @@ func (c *Config) Validate() error {
 	}
 	if c.JS == nil {
 		bad("JS: no JetStream context (pass the one KV was opened with)")
+	} else if o := c.JS.Options(); o.Domain != "" || o.APIPrefix != "" && o.APIPrefix != jetstream.DefaultAPIPrefix {
+		bad("JS: a context with a domain or API prefix (%q%q) is not supported", o.Domain, o.APIPrefix)
 	}
 	switch {
 	case c.Owner == "":

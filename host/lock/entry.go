@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Info is a held lock as the server has it.
@@ -71,22 +69,20 @@ type entry struct {
 	info Info   // with !free
 }
 
-// entryOf reads a bucket entry. A write that is not a lock record (written
-// by something else) counts as held by "?" until it is removed: taking a
-// key over that is not ours would be guessing.
-func entryOf(e jetstream.KeyValueEntry) entry {
-	if e.Operation() != jetstream.KeyValuePut {
-		return entry{free: true, rev: e.Revision()}
-	}
-	r, err := decode(e.Value())
+// parse reads a lock's latest write: value, stored at revision rev at
+// the server's time created. A write that is not a lock record (written
+// by something else) counts as held by "?" until it is removed: taking
+// over a key that is not ours would be guessing.
+func parse(value []byte, rev uint64, created time.Time) entry {
+	r, err := decode(value)
 	if err != nil {
-		return entry{rev: e.Revision(), info: Info{Owner: "?", Token: e.Revision()}}
+		return entry{rev: rev, info: Info{Owner: "?", Token: rev}}
 	}
 	token := r.token
 	if token == 0 {
-		token = e.Revision()
+		token = rev
 	}
-	return entry{rev: e.Revision(), info: Info{Owner: r.owner, Token: token, Expires: e.Created().Add(r.ttl)}}
+	return entry{rev: rev, info: Info{Owner: r.owner, Token: token, Expires: created.Add(r.ttl)}}
 }
 
 // serverTTL is the TTL the server keeps a write with: ttl rounded up to a

@@ -2,7 +2,6 @@ package lock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -33,6 +32,7 @@ const (
 type Table struct {
 	cfg     Config
 	subject string      // the KV subject prefix of the bucket: "$KV.BUCKET."
+	msgGet  string      // the stream's leader-only message-get API subject
 	checked atomic.Bool // the bucket's settings were verified
 
 	mu      sync.Mutex
@@ -52,6 +52,7 @@ func New(cfg Config) (*Table, error) {
 	return &Table{
 		cfg:     cfg,
 		subject: "$KV." + cfg.KV.Bucket() + ".",
+		msgGet:  jetstream.DefaultAPIPrefix + "STREAM.MSG.GET.KV_" + cfg.KV.Bucket(),
 		watches: map[string]*keyWatch{},
 		resync:  resyncGrace,
 	}, nil
@@ -165,18 +166,6 @@ func heldError(held entry) error {
 		return fmt.Errorf("%w: others took and released it as we tried; try again", ErrHeld)
 	}
 	return fmt.Errorf("%w: %s; try again after that, or wait longer", ErrHeld, heldBy(held.info))
-}
-
-// read returns the key's latest write.
-func (t *Table) read(ctx context.Context, key string) (entry, error) {
-	e, err := t.cfg.KV.Get(ctx, key)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return entry{free: true}, nil
-	case err != nil:
-		return entry{}, fmt.Errorf("cannot read the lock: %w", err)
-	}
-	return entryOf(e), nil
 }
 
 // check validates a name and a ttl and the bucket, and returns the key.
