@@ -30,6 +30,7 @@ const (
 	eventMemberLeave = 6 // payload: the node id
 	eventOwn         = 7 // payload: partitions
 	eventRelease     = 8 // payload: partitions
+	eventMessage     = 9 // payload: a message, the List [source, topic, data]
 )
 
 // partitionSize is the size of one partition in an own or release payload:
@@ -38,18 +39,26 @@ const partitionSize = 4
 
 // Host functions in importModule.
 const (
-	funcABIVersion = "abi_version"
-	funcReply      = "reply"
-	funcLog        = "log"
-	funcConfig     = "config"
-	funcTake       = "take"
-	funcKVGet      = "kv_get"
-	funcKVPut      = "kv_put"
-	funcKVCreate   = "kv_create"
-	funcKVUpdate   = "kv_update"
-	funcKVDelete   = "kv_delete"
-	funcKVKeys     = "kv_keys"
-	funcCall       = "call"
+	funcABIVersion   = "abi_version"
+	funcReply        = "reply"
+	funcLog          = "log"
+	funcConfig       = "config"
+	funcTake         = "take"
+	funcKVGet        = "kv_get"
+	funcKVPut        = "kv_put"
+	funcKVCreate     = "kv_create"
+	funcKVUpdate     = "kv_update"
+	funcKVDelete     = "kv_delete"
+	funcKVKeys       = "kv_keys"
+	funcCall         = "call"
+	funcDBExec       = "db_exec"
+	funcDBQuery      = "db_query"
+	funcDBBatch      = "db_batch"
+	funcLockAcquire  = "lock_acquire"
+	funcLockRenew    = "lock_renew"
+	funcLockRelease  = "lock_release"
+	funcEventPublish = "event_publish"
+	funcLastError    = "last_error"
 )
 
 // Status is the outcome of a call across the boundary: what a handler
@@ -91,7 +100,36 @@ const (
 	MaxMethodLen = 64
 	// MaxAppNameLen is the longest app name, in bytes.
 	MaxAppNameLen = 32
+	// MaxTopicLen is the longest event topic, in bytes.
+	MaxTopicLen = 64
+	// MaxSQLLen is the longest SQL text of one statement, in bytes.
+	MaxSQLLen = 1 << 20
 	// revSize is the size of the little-endian revision a host function
 	// writes at rev_ptr.
 	revSize = 8
+	// tokenSize is the size of the little-endian fencing token
+	// lock_acquire writes at token_ptr.
+	tokenSize = 8
+)
+
+// Lock bounds in milliseconds, as lock_acquire and lock_renew take them;
+// lock.go exports them as durations.
+const (
+	minLockTTLMillis  = 100
+	maxLockTTLMillis  = 5 * 60 * 1000
+	maxLockWaitMillis = 30 * 1000
+)
+
+// The database encodings: a value is one type byte then its data, all
+// integers little endian (see values.go).
+const (
+	typeNull    = 0 // nothing
+	typeInteger = 1 // i64
+	typeReal    = 2 // f64 bits
+	typeText    = 3 // u32 length, UTF-8 bytes
+	typeBlob    = 4 // u32 length, bytes
+
+	// execResultSize is the size of an exec result: rows affected, then
+	// the last inserted row id, two i64.
+	execResultSize = 16
 )
