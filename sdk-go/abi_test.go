@@ -52,6 +52,7 @@ func TestDirectivesMatchABI(t *testing.T) {
 		funcABIVersion, funcReply, funcLog, funcConfig, funcTake,
 		funcKVGet, funcKVPut, funcKVCreate, funcKVUpdate, funcKVDelete, funcKVKeys,
 		funcCall,
+		funcLastError,
 	}
 	slices.Sort(imports)
 	slices.Sort(hostFuncs)

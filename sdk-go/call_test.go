@@ -17,7 +17,8 @@ type memCall struct {
 	timeoutMS        int32
 }
 
-func (h *memHost) call(app, method, payload, key []byte, timeoutMS int32, out []byte) int32 {
+func (h *memHost) call(app, method, payload, key []byte, timeoutMS int32, out []byte) (ret int32) {
+	defer h.track(&ret)
 	h.pending = nil
 	h.calls = append(h.calls, memCall{string(app), string(method), string(key), bytes.Clone(payload), timeoutMS})
 	if h.callFail != 0 {

@@ -6,8 +6,11 @@ import (
 )
 
 // Sentinel errors, one per non-OK Status. Every error a host function
-// returns matches one of them with errors.Is, and a handler that returns one
-// (or an error wrapping one) answers its caller with the matching status.
+// returns matches one of them with errors.Is; when the host explains the
+// failure (a SQL error, who holds a lock, a callee's own message) the error
+// is an *Error whose Message is that explanation. A handler that returns a
+// sentinel (or an error wrapping one) answers its caller with the matching
+// status.
 var (
 	ErrNotFound    = errors.New("not found")
 	ErrConflict    = errors.New("conflict")
@@ -115,9 +118,32 @@ func (e *Error) Error() string {
 // Is reports whether target is the sentinel of e's status.
 func (e *Error) Is(target error) bool { return target != nil && target == e.Status.Err() }
 
-// hostErr turns a host function's negative return into an error. Known
-// statuses return their sentinel, which costs no allocation.
+// hostErr turns a host function's negative return into an error. When the
+// host has a message for the failure (a SQL error, who holds a lock, a
+// callee's own message) the error is an *Error carrying it; otherwise, or
+// when the message is just the sentinel's text, it is the status's
+// sentinel. Either way errors.Is matches the sentinel. Call it right after
+// the failed host function: the host keeps the message only until the
+// next one.
 func hostErr(ret int32) error {
+	s := Status(-ret)
+	msg, ok := lastError()
+	if !s.known() || s == StatusOK {
+		text := "host returned unknown " + s.String()
+		if ok {
+			text += ": " + msg
+		}
+		return &Error{Status: s, Message: text}
+	}
+	if !ok || msg == statusErrs[s].Error() {
+		return statusErrs[s] // nothing beyond the sentinel's own text
+	}
+	return &Error{Status: s, Message: msg}
+}
+
+// statusErr is hostErr without asking the host for a message, for take,
+// whose failures the host keeps none for.
+func statusErr(ret int32) error {
 	s := Status(-ret)
 	if s.known() && s != StatusOK {
 		return statusErrs[s]

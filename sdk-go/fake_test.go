@@ -25,6 +25,10 @@ type memHost struct {
 	callReply []byte
 	callFail  int32 // when non-zero, call returns it
 
+	errMsg     string // the message last_error reports for a failure
+	failed     bool   // whether the last host function (not last_error or take) failed
+	lastErrors int    // last_error calls
+
 	pending []byte
 	replies [][]byte
 	logs    []memLog
@@ -51,6 +55,19 @@ func useHost(t testing.TB) *memHost {
 
 const invalid = -int32(StatusInvalid)
 
+// track records whether a host function other than take and last_error
+// failed, for last_error; each defers it on its result.
+func (h *memHost) track(ret *int32) { h.failed = *ret < 0 }
+
+func (h *memHost) lastError(out []byte) int32 {
+	h.lastErrors++
+	h.pending = nil
+	if !h.failed || h.errMsg == "" {
+		return -int32(StatusNotFound)
+	}
+	return h.out([]byte(h.errMsg), out)
+}
+
 // out answers a variable-length result: written when it fits, else pending.
 func (h *memHost) out(res, out []byte) int32 {
 	if len(res) <= len(out) {
@@ -61,16 +78,20 @@ func (h *memHost) out(res, out []byte) int32 {
 	return int32(len(res))
 }
 
-func (h *memHost) abiVersion() int32 { h.pending = nil; return h.version }
+func (h *memHost) abiVersion() int32 { h.pending, h.failed = nil, false; return h.version }
 
-func (h *memHost) reply(b []byte) { h.pending = nil; h.replies = append(h.replies, bytes.Clone(b)) }
+func (h *memHost) reply(b []byte) {
+	h.pending, h.failed = nil, false
+	h.replies = append(h.replies, bytes.Clone(b))
+}
 
 func (h *memHost) log(level int32, msg []byte) {
-	h.pending = nil
+	h.pending, h.failed = nil, false
 	h.logs = append(h.logs, memLog{level, string(msg)})
 }
 
-func (h *memHost) config(key, out []byte) int32 {
+func (h *memHost) config(key, out []byte) (ret int32) {
+	defer h.track(&ret)
 	h.pending = nil
 	v, ok := h.conf[string(key)]
 	if !ok {
@@ -108,7 +129,8 @@ func (h *memHost) write(key, val, revOut []byte) int32 {
 	return 0
 }
 
-func (h *memHost) kvGet(key, out, rev []byte) int32 {
+func (h *memHost) kvGet(key, out, rev []byte) (ret int32) {
+	defer h.track(&ret)
 	if st := h.check(key); st != 0 {
 		return st
 	}
@@ -120,14 +142,16 @@ func (h *memHost) kvGet(key, out, rev []byte) int32 {
 	return h.out(e.val, out)
 }
 
-func (h *memHost) kvPut(key, val, rev []byte) int32 {
+func (h *memHost) kvPut(key, val, rev []byte) (ret int32) {
+	defer h.track(&ret)
 	if st := h.check(key); st != 0 {
 		return st
 	}
 	return h.write(key, val, rev)
 }
 
-func (h *memHost) kvCreate(key, val, rev []byte) int32 {
+func (h *memHost) kvCreate(key, val, rev []byte) (ret int32) {
+	defer h.track(&ret)
 	if st := h.check(key); st != 0 {
 		return st
 	}
@@ -137,7 +161,8 @@ func (h *memHost) kvCreate(key, val, rev []byte) int32 {
 	return h.write(key, val, rev)
 }
 
-func (h *memHost) kvUpdate(key, val []byte, rev uint64, newRev []byte) int32 {
+func (h *memHost) kvUpdate(key, val []byte, rev uint64, newRev []byte) (ret int32) {
+	defer h.track(&ret)
 	if st := h.check(key); st != 0 {
 		return st
 	}
@@ -147,7 +172,8 @@ func (h *memHost) kvUpdate(key, val []byte, rev uint64, newRev []byte) int32 {
 	return h.write(key, val, newRev)
 }
 
-func (h *memHost) kvDelete(key []byte) int32 {
+func (h *memHost) kvDelete(key []byte) (ret int32) {
+	defer h.track(&ret)
 	if st := h.check(key); st != 0 {
 		return st
 	}
@@ -155,7 +181,8 @@ func (h *memHost) kvDelete(key []byte) int32 {
 	return 0
 }
 
-func (h *memHost) kvKeys(prefix, out []byte) int32 {
+func (h *memHost) kvKeys(prefix, out []byte) (ret int32) {
+	defer h.track(&ret)
 	h.pending = nil
 	if h.fail != 0 {
 		return h.fail

@@ -28,9 +28,23 @@ func result(n int32) ([]byte, error) {
 		return out, nil
 	}
 	if ret := hostTake(bytesPtr(out), uint32(n)); ret < 0 {
-		return nil, hostErr(ret)
+		return nil, statusErr(ret)
 	}
 	return out, nil
+}
+
+// lastError returns the host's message for the host function that just
+// failed, and false when it has none (or no host is there to ask).
+func lastError() (string, bool) {
+	n := hostLastError(scratchPtr(), scratchSize)
+	if n <= 0 {
+		return "", false
+	}
+	b, err := result(n)
+	if err != nil {
+		return "", false
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
 }
 
 // ABIVersion returns the ABI major version the host speaks, or 0 outside a

@@ -26,6 +26,7 @@ type fakeHost interface {
 	kvDelete(key []byte) int32
 	kvKeys(prefix, out []byte) int32
 	call(app, method, payload, key []byte, timeoutMS int32, out []byte) int32
+	lastError(out []byte) int32
 }
 
 const unavailable = -int32(StatusUnavailable)
@@ -117,4 +118,11 @@ func hostCall(appPtr unsafe.Pointer, appLen uint32, methodPtr unsafe.Pointer, me
 		return unavailable
 	}
 	return testHost.call(mem(appPtr, appLen), mem(methodPtr, methodLen), mem(payloadPtr, payloadLen), mem(keyPtr, keyLen), timeoutMS, mem(outPtr, outCap))
+}
+
+func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.lastError(mem(outPtr, outCap))
 }

@@ -82,3 +82,80 @@ func TestABIVersion(t *testing.T) {
 		t.Errorf("ABIVersion = %d, want 2", v)
 	}
 }
+
+// Every host function's error carries the host's message when it has one,
+// and stays the bare sentinel when it has none.
+func TestHostErrorMessages(t *testing.T) {
+	h := useHost(t)
+	h.fail, h.errMsg = -int32(StatusDenied), "the manifest grants no kv"
+	_, _, err := KVGet("k")
+	var e *Error
+	if !errors.As(err, &e) || e.Status != StatusDenied || err.Error() != h.errMsg || !errors.Is(err, ErrDenied) {
+		t.Errorf("KVGet: %#v, want StatusDenied with the host's message", err)
+	}
+	if _, err := KVKeys(""); err == nil || err.Error() != h.errMsg {
+		t.Errorf("KVKeys: %v", err)
+	}
+	h.fail, h.errMsg = 0, "unused"
+	if _, _, err := KVGet("absent"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("KVGet absent: %v", err)
+	}
+	for _, msg := range []string{"", "not found"} {
+		h.errMsg = msg
+		if _, _, err := KVGet("absent"); err != ErrNotFound {
+			t.Errorf("KVGet absent with message %q: %#v, want the sentinel itself", msg, err)
+		}
+	}
+
+	// A callee's message passes through a call, however long.
+	long := strings.Repeat("m", scratchSize+10)
+	h.callFail, h.errMsg = -int32(StatusNotFound), long
+	if _, err := Call("users", "get", nil); !errors.Is(err, ErrNotFound) || err.Error() != long || StatusOf(err) != StatusNotFound {
+		t.Errorf("Call: %.40v", err)
+	}
+
+	// A status this SDK does not know is internal and keeps the message.
+	h.callFail, h.errMsg = -99, "from a later host"
+	if _, err := Call("users", "get", nil); !errors.Is(err, ErrInternal) || err.Error() != "host returned unknown status(99): from a later host" {
+		t.Errorf("Call with an unknown status: %v", err)
+	}
+}
+
+// lastError asks only after a failure, and a failing take reports no
+// message of its own.
+func TestLastErrorOnlyAfterFailure(t *testing.T) {
+	h := useHost(t)
+	h.conf["big"] = strings.Repeat("c", scratchSize+1)
+	if _, err := KVPut("k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := KVGet("k"); err != nil {
+		t.Fatal(err)
+	}
+	if h.lastErrors != 0 {
+		t.Errorf("successful calls asked for the last error %d times", h.lastErrors)
+	}
+	tf := &takeFails{memHost: h}
+	testHost = tf
+	h.errMsg = "not this one"
+	if _, err := KVPut("big", []byte(h.conf["big"])); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := KVGet("big"); err != ErrInvalid {
+		t.Errorf("KVGet with a failing take: %#v, want the bare sentinel", err)
+	}
+	if h.lastErrors != 0 {
+		t.Errorf("a failing take asked for the last error %d times", h.lastErrors)
+	}
+}
+
+// A message that take cannot fetch is no message: the error is the
+// status's sentinel.
+func TestLastErrorTakeFails(t *testing.T) {
+	h := useHost(t)
+	testHost = &takeFails{memHost: h}
+	h.fail, h.errMsg = -int32(StatusConflict), strings.Repeat("x", scratchSize+1)
+	if _, err := KVCreate("k", nil); err != ErrConflict {
+		t.Errorf("KVCreate: %#v, want ErrConflict itself", err)
+	}
+}

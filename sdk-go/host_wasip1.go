@@ -57,6 +57,10 @@ func hostKVKeys(prefixPtr unsafe.Pointer, prefixLen uint32, outPtr unsafe.Pointe
 //go:noescape
 func hostCall(appPtr unsafe.Pointer, appLen uint32, methodPtr unsafe.Pointer, methodLen uint32, payloadPtr unsafe.Pointer, payloadLen uint32, keyPtr unsafe.Pointer, keyLen uint32, timeoutMS int32, outPtr unsafe.Pointer, outCap uint32) int32
 
+//go:wasmimport gocluster_v1 last_error
+//go:noescape
+func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32
+
 // exportBufferFunc is gocluster_v1_buffer: the address of a buffer of at
 // least size bytes that the host writes the next call into, or 0 for a
 // negative size.
