@@ -53,6 +53,7 @@ func TestDirectivesMatchABI(t *testing.T) {
 		funcKVGet, funcKVPut, funcKVCreate, funcKVUpdate, funcKVDelete, funcKVKeys,
 		funcCall,
 		funcLastError,
+		funcDBExec, funcDBQuery, funcDBBatch,
 	}
 	slices.Sort(imports)
 	slices.Sort(hostFuncs)

@@ -25,6 +25,12 @@ type memHost struct {
 	callReply []byte
 	callFail  int32 // when non-zero, call returns it
 
+	db       []memStmt // every statement db_exec, db_query and db_batch ran
+	dbFail   int32     // when non-zero, the db functions return it
+	dbResult Result    // what db_exec reports
+	dbRows   []byte    // what db_query returns, encoded
+	dbBatchN int       // when non-zero, db_batch returns this many results
+
 	errMsg     string // the message last_error reports for a failure
 	failed     bool   // whether the last host function (not last_error or take) failed
 	lastErrors int    // last_error calls
@@ -33,6 +39,13 @@ type memHost struct {
 	replies [][]byte
 	logs    []memLog
 	takes   int
+}
+
+// memStmt is one statement the memHost ran, its arguments decoded.
+type memStmt struct {
+	fn   string
+	sql  string
+	args []any
 }
 
 type memEntry struct {
@@ -204,4 +217,81 @@ func encodeList(items []string) []byte {
 		b = append(b, it...)
 	}
 	return b
+}
+
+// decodeArgs decodes a values encoding spanning all of b with the SDK's
+// own reader, so what the SDK encodes is checked by decoding it back.
+func decodeArgs(b []byte) ([]any, bool) {
+	r := reader{b: b}
+	args := make([]any, r.count(1))
+	for i := range args {
+		args[i] = r.value()
+	}
+	return args, !r.bad && len(r.b) == 0
+}
+
+// decodeStatement decodes one statement of a batch from r.
+func decodeStatement(r *reader) memStmt {
+	sql := r.text()
+	args := make([]any, r.count(1))
+	for i := range args {
+		args[i] = r.value()
+	}
+	return memStmt{fn: "batch", sql: strings.Clone(sql), args: args}
+}
+
+func (h *memHost) dbStart(fn string, sql, params []byte) int32 {
+	h.pending = nil
+	var args []any
+	if len(params) > 0 {
+		var ok bool
+		if args, ok = decodeArgs(bytes.Clone(params)); !ok {
+			return invalid
+		}
+	}
+	h.db = append(h.db, memStmt{fn, string(sql), args})
+	return h.dbFail
+}
+
+func (h *memHost) dbExec(sql, params, out []byte) (ret int32) {
+	defer h.track(&ret)
+	if st := h.dbStart("exec", sql, params); st != 0 {
+		return st
+	}
+	binary.LittleEndian.PutUint64(out, uint64(h.dbResult.RowsAffected))
+	binary.LittleEndian.PutUint64(out[8:], uint64(h.dbResult.LastInsertID))
+	return 0
+}
+
+func (h *memHost) dbQuery(sql, params, out []byte) (ret int32) {
+	defer h.track(&ret)
+	if st := h.dbStart("query", sql, params); st != 0 {
+		return st
+	}
+	return h.out(h.dbRows, out)
+}
+
+func (h *memHost) dbBatch(batch, out []byte) (ret int32) {
+	defer h.track(&ret)
+	h.pending = nil
+	r := reader{b: bytes.Clone(batch)}
+	n := r.count(8)
+	for range n {
+		h.db = append(h.db, decodeStatement(&r))
+	}
+	if r.bad || len(r.b) != 0 {
+		return invalid
+	}
+	if h.dbFail != 0 {
+		return h.dbFail
+	}
+	if h.dbBatchN != 0 {
+		n = h.dbBatchN
+	}
+	var res []byte
+	for i := range n {
+		res = binary.LittleEndian.AppendUint64(res, uint64(i+1))
+		res = binary.LittleEndian.AppendUint64(res, uint64(100+i))
+	}
+	return h.out(res, out)
 }

@@ -26,6 +26,9 @@ type fakeHost interface {
 	kvDelete(key []byte) int32
 	kvKeys(prefix, out []byte) int32
 	call(app, method, payload, key []byte, timeoutMS int32, out []byte) int32
+	dbExec(sql, params, out []byte) int32
+	dbQuery(sql, params, out []byte) int32
+	dbBatch(batch, out []byte) int32
 	lastError(out []byte) int32
 }
 
@@ -118,6 +121,27 @@ func hostCall(appPtr unsafe.Pointer, appLen uint32, methodPtr unsafe.Pointer, me
 		return unavailable
 	}
 	return testHost.call(mem(appPtr, appLen), mem(methodPtr, methodLen), mem(payloadPtr, payloadLen), mem(keyPtr, keyLen), timeoutMS, mem(outPtr, outCap))
+}
+
+func hostDBExec(sqlPtr unsafe.Pointer, sqlLen uint32, paramsPtr unsafe.Pointer, paramsLen uint32, outPtr unsafe.Pointer) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.dbExec(mem(sqlPtr, sqlLen), mem(paramsPtr, paramsLen), mem(outPtr, execResultSize))
+}
+
+func hostDBQuery(sqlPtr unsafe.Pointer, sqlLen uint32, paramsPtr unsafe.Pointer, paramsLen uint32, outPtr unsafe.Pointer, outCap uint32) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.dbQuery(mem(sqlPtr, sqlLen), mem(paramsPtr, paramsLen), mem(outPtr, outCap))
+}
+
+func hostDBBatch(batchPtr unsafe.Pointer, batchLen uint32, outPtr unsafe.Pointer, outCap uint32) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.dbBatch(mem(batchPtr, batchLen), mem(outPtr, outCap))
 }
 
 func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32 {

@@ -57,6 +57,18 @@ func hostKVKeys(prefixPtr unsafe.Pointer, prefixLen uint32, outPtr unsafe.Pointe
 //go:noescape
 func hostCall(appPtr unsafe.Pointer, appLen uint32, methodPtr unsafe.Pointer, methodLen uint32, payloadPtr unsafe.Pointer, payloadLen uint32, keyPtr unsafe.Pointer, keyLen uint32, timeoutMS int32, outPtr unsafe.Pointer, outCap uint32) int32
 
+//go:wasmimport gocluster_v1 db_exec
+//go:noescape
+func hostDBExec(sqlPtr unsafe.Pointer, sqlLen uint32, paramsPtr unsafe.Pointer, paramsLen uint32, outPtr unsafe.Pointer) int32
+
+//go:wasmimport gocluster_v1 db_query
+//go:noescape
+func hostDBQuery(sqlPtr unsafe.Pointer, sqlLen uint32, paramsPtr unsafe.Pointer, paramsLen uint32, outPtr unsafe.Pointer, outCap uint32) int32
+
+//go:wasmimport gocluster_v1 db_batch
+//go:noescape
+func hostDBBatch(batchPtr unsafe.Pointer, batchLen uint32, outPtr unsafe.Pointer, outCap uint32) int32
+
 //go:wasmimport gocluster_v1 last_error
 //go:noescape
 func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32
