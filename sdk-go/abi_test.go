@@ -54,6 +54,7 @@ func TestDirectivesMatchABI(t *testing.T) {
 		funcCall,
 		funcLastError,
 		funcDBExec, funcDBQuery, funcDBBatch,
+		funcLockAcquire, funcLockRenew, funcLockRelease,
 	}
 	slices.Sort(imports)
 	slices.Sort(hostFuncs)

@@ -7,6 +7,7 @@ package sdk
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -31,6 +32,10 @@ type memHost struct {
 	dbRows   []byte    // what db_query returns, encoded
 	dbBatchN int       // when non-zero, db_batch returns this many results
 
+	locks     map[string]memLock
+	lockCalls []memLockCall
+	tokens    uint64
+
 	errMsg     string // the message last_error reports for a failure
 	failed     bool   // whether the last host function (not last_error or take) failed
 	lastErrors int    // last_error calls
@@ -48,6 +53,19 @@ type memStmt struct {
 	args []any
 }
 
+type memLock struct {
+	token uint64
+	ttlMS int32
+}
+
+// memLockCall is one lock function call the memHost received.
+type memLockCall struct {
+	fn            string
+	name          string
+	token         uint64
+	ttlMS, waitMS int32
+}
+
 type memEntry struct {
 	val []byte
 	rev uint64
@@ -60,7 +78,7 @@ type memLog struct {
 
 // useHost installs a fresh memHost for the duration of the test.
 func useHost(t testing.TB) *memHost {
-	h := &memHost{version: version, conf: map[string]string{}, kv: map[string]memEntry{}}
+	h := &memHost{version: version, conf: map[string]string{}, kv: map[string]memEntry{}, locks: map[string]memLock{}}
 	testHost = h
 	t.Cleanup(func() { testHost = nil })
 	return h
@@ -294,4 +312,55 @@ func (h *memHost) dbBatch(batch, out []byte) (ret int32) {
 		res = binary.LittleEndian.AppendUint64(res, uint64(100+i))
 	}
 	return h.out(res, out)
+}
+
+func (h *memHost) lockAcquire(name []byte, ttlMS, waitMS int32, token []byte) (ret int32) {
+	defer h.track(&ret)
+	h.pending = nil
+	h.lockCalls = append(h.lockCalls, memLockCall{"acquire", string(name), 0, ttlMS, waitMS})
+	if h.fail != 0 {
+		return h.fail
+	}
+	if l, held := h.locks[string(name)]; held {
+		h.errMsg = fmt.Sprintf("held by another instance with token %d", l.token)
+		return -int32(StatusConflict)
+	}
+	h.tokens++
+	h.locks[string(name)] = memLock{h.tokens, ttlMS}
+	binary.LittleEndian.PutUint64(token, h.tokens)
+	return 0
+}
+
+// holds checks that token holds the lock name.
+func (h *memHost) holds(name []byte, token uint64) int32 {
+	if h.fail != 0 {
+		return h.fail
+	}
+	if l, held := h.locks[string(name)]; !held || l.token != token {
+		h.errMsg = "lock " + string(name) + " is not held with this token"
+		return -int32(StatusConflict)
+	}
+	return 0
+}
+
+func (h *memHost) lockRenew(name []byte, token uint64, ttlMS int32) (ret int32) {
+	defer h.track(&ret)
+	h.pending = nil
+	h.lockCalls = append(h.lockCalls, memLockCall{"renew", string(name), token, ttlMS, 0})
+	if st := h.holds(name, token); st != 0 {
+		return st
+	}
+	h.locks[string(name)] = memLock{token, ttlMS}
+	return 0
+}
+
+func (h *memHost) lockRelease(name []byte, token uint64) (ret int32) {
+	defer h.track(&ret)
+	h.pending = nil
+	h.lockCalls = append(h.lockCalls, memLockCall{"release", string(name), token, 0, 0})
+	if st := h.holds(name, token); st != 0 {
+		return st
+	}
+	delete(h.locks, string(name))
+	return 0
 }

@@ -29,6 +29,9 @@ type fakeHost interface {
 	dbExec(sql, params, out []byte) int32
 	dbQuery(sql, params, out []byte) int32
 	dbBatch(batch, out []byte) int32
+	lockAcquire(name []byte, ttlMS, waitMS int32, token []byte) int32
+	lockRenew(name []byte, token uint64, ttlMS int32) int32
+	lockRelease(name []byte, token uint64) int32
 	lastError(out []byte) int32
 }
 
@@ -142,6 +145,27 @@ func hostDBBatch(batchPtr unsafe.Pointer, batchLen uint32, outPtr unsafe.Pointer
 		return unavailable
 	}
 	return testHost.dbBatch(mem(batchPtr, batchLen), mem(outPtr, outCap))
+}
+
+func hostLockAcquire(namePtr unsafe.Pointer, nameLen uint32, ttlMS int32, waitMS int32, tokenPtr unsafe.Pointer) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.lockAcquire(mem(namePtr, nameLen), ttlMS, waitMS, mem(tokenPtr, tokenSize))
+}
+
+func hostLockRenew(namePtr unsafe.Pointer, nameLen uint32, token uint64, ttlMS int32) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.lockRenew(mem(namePtr, nameLen), token, ttlMS)
+}
+
+func hostLockRelease(namePtr unsafe.Pointer, nameLen uint32, token uint64) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.lockRelease(mem(namePtr, nameLen), token)
 }
 
 func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32 {

@@ -69,6 +69,18 @@ func hostDBQuery(sqlPtr unsafe.Pointer, sqlLen uint32, paramsPtr unsafe.Pointer,
 //go:noescape
 func hostDBBatch(batchPtr unsafe.Pointer, batchLen uint32, outPtr unsafe.Pointer, outCap uint32) int32
 
+//go:wasmimport gocluster_v1 lock_acquire
+//go:noescape
+func hostLockAcquire(namePtr unsafe.Pointer, nameLen uint32, ttlMS int32, waitMS int32, tokenPtr unsafe.Pointer) int32
+
+//go:wasmimport gocluster_v1 lock_renew
+//go:noescape
+func hostLockRenew(namePtr unsafe.Pointer, nameLen uint32, token uint64, ttlMS int32) int32
+
+//go:wasmimport gocluster_v1 lock_release
+//go:noescape
+func hostLockRelease(namePtr unsafe.Pointer, nameLen uint32, token uint64) int32
+
 //go:wasmimport gocluster_v1 last_error
 //go:noescape
 func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32
