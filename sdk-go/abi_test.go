@@ -52,9 +52,9 @@ func TestDirectivesMatchABI(t *testing.T) {
 		funcABIVersion, funcReply, funcLog, funcConfig, funcTake,
 		funcKVGet, funcKVPut, funcKVCreate, funcKVUpdate, funcKVDelete, funcKVKeys,
 		funcCall,
-		funcLastError,
 		funcDBExec, funcDBQuery, funcDBBatch,
 		funcLockAcquire, funcLockRenew, funcLockRelease,
+		funcEventPublish, funcLastError,
 	}
 	slices.Sort(imports)
 	slices.Sort(hostFuncs)

@@ -36,6 +36,9 @@ type memHost struct {
 	lockCalls []memLockCall
 	tokens    uint64
 
+	published  []memEvent
+	publishErr int32 // when non-zero, event_publish returns it
+
 	errMsg     string // the message last_error reports for a failure
 	failed     bool   // whether the last host function (not last_error or take) failed
 	lastErrors int    // last_error calls
@@ -64,6 +67,11 @@ type memLockCall struct {
 	name          string
 	token         uint64
 	ttlMS, waitMS int32
+}
+
+type memEvent struct {
+	topic string
+	data  []byte
 }
 
 type memEntry struct {
@@ -362,5 +370,15 @@ func (h *memHost) lockRelease(name []byte, token uint64) (ret int32) {
 		return st
 	}
 	delete(h.locks, string(name))
+	return 0
+}
+
+func (h *memHost) eventPublish(topic, payload []byte) (ret int32) {
+	defer h.track(&ret)
+	h.pending = nil
+	if h.publishErr != 0 {
+		return h.publishErr
+	}
+	h.published = append(h.published, memEvent{string(topic), bytes.Clone(payload)})
 	return 0
 }

@@ -32,6 +32,7 @@ type fakeHost interface {
 	lockAcquire(name []byte, ttlMS, waitMS int32, token []byte) int32
 	lockRenew(name []byte, token uint64, ttlMS int32) int32
 	lockRelease(name []byte, token uint64) int32
+	eventPublish(topic, payload []byte) int32
 	lastError(out []byte) int32
 }
 
@@ -166,6 +167,13 @@ func hostLockRelease(namePtr unsafe.Pointer, nameLen uint32, token uint64) int32
 		return unavailable
 	}
 	return testHost.lockRelease(mem(namePtr, nameLen), token)
+}
+
+func hostEventPublish(topicPtr unsafe.Pointer, topicLen uint32, payloadPtr unsafe.Pointer, payloadLen uint32) int32 {
+	if testHost == nil {
+		return unavailable
+	}
+	return testHost.eventPublish(mem(topicPtr, topicLen), mem(payloadPtr, payloadLen))
 }
 
 func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32 {

@@ -81,6 +81,10 @@ func hostLockRenew(namePtr unsafe.Pointer, nameLen uint32, token uint64, ttlMS i
 //go:noescape
 func hostLockRelease(namePtr unsafe.Pointer, nameLen uint32, token uint64) int32
 
+//go:wasmimport gocluster_v1 event_publish
+//go:noescape
+func hostEventPublish(topicPtr unsafe.Pointer, topicLen uint32, payloadPtr unsafe.Pointer, payloadLen uint32) int32
+
 //go:wasmimport gocluster_v1 last_error
 //go:noescape
 func hostLastError(outPtr unsafe.Pointer, outCap uint32) int32

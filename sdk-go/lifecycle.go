@@ -9,9 +9,10 @@ import (
 // Lifecycle events tell an instance what happens to its app: it starts and
 // stops, its node becomes the active one or a standby (pattern
 // active-passive), nodes join and leave the app's group, and its node comes
-// to own or release partitions (pattern ring). Register a handler from init
-// for the events that matter to the app; the others succeed without doing
-// anything.
+// to own or release partitions (pattern ring). The events the app
+// subscribed to arrive the same way (see OnEvent). Register a handler from
+// init for the events that matter to the app; the others succeed without
+// doing anything.
 //
 // The host delivers events one at a time and never while a call runs in
 // the instance, so handlers and API handlers may share package state
@@ -222,6 +223,8 @@ func deliver(kind int32, payload []byte) error {
 		return runNode(onMemberLeave, payload)
 	case eventOwn, eventRelease:
 		return changeOwned(kind == eventOwn, payload)
+	case eventMessage:
+		return runEvent(payload)
 	}
 	// A kind from a later host of this major version: not ours to refuse.
 	return nil

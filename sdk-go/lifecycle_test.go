@@ -23,6 +23,7 @@ func resetLifecycle(t testing.TB) {
 		onStart, onActive, onPassive, onStop = nil, nil, nil, nil
 		onMemberJoin, onMemberLeave = nil, nil
 		onOwn, onRelease = nil, nil
+		onEvent = nil
 		role = RoleNone
 		clear(owned)
 	}

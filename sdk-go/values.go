@@ -173,6 +173,27 @@ func decodeRows(b []byte) (*Rows, error) {
 	return &Rows{Columns: cols, Rows: rows}, nil
 }
 
+// decodeMessage splits the payload of an event (the List source, topic,
+// data) and reports false for anything else. Data aliases b.
+func decodeMessage(b []byte) (Event, bool) {
+	var items [3][]byte
+	for i := range items {
+		if len(b) < 4 {
+			return Event{}, false
+		}
+		n := binary.LittleEndian.Uint32(b)
+		if uint64(n) > uint64(len(b)-4) {
+			return Event{}, false
+		}
+		items[i] = b[4 : 4+n : 4+n]
+		b = b[4+n:]
+	}
+	if len(b) != 0 {
+		return Event{}, false
+	}
+	return Event{Source: string(items[0]), Topic: string(items[1]), Data: items[2]}, true
+}
+
 // reader reads the encodings; once bad, every read returns zero values.
 type reader struct {
 	b   []byte

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -164,7 +165,8 @@ func sameRow(a, b []any) bool {
 }
 
 // TestValuesGolden checks the SDK's encoders (value, values, statement,
-// batch: what the SDK sends) and decoders (exec, rows: what it receives) against every vector of the encodings it has a side of.
+// batch: what the SDK sends) and decoders (exec, rows, message: what it
+// receives) against every vector of the encodings it has a side of.
 func TestValuesGolden(t *testing.T) {
 	checked := map[string]int{}
 	for _, v := range readValuesVectors(t) {
@@ -227,18 +229,30 @@ func TestValuesGolden(t *testing.T) {
 					t.Errorf("line %d: row %d = %#v, want %#v", v.line, i, rows.Rows[i], w)
 				}
 			}
+		case v.enc == "message":
+			e, ok := decodeMessage(v.bytes)
+			if !v.ok {
+				if ok {
+					t.Errorf("line %d: decodeMessage(%x) = %+v, want refused", v.line, v.bytes, e)
+				}
+				break
+			}
+			want := Event{Source: vecStr(t, f[0]), Topic: vecStr(t, f[1]), Data: []byte(vecStr(t, f[2]))}
+			if !ok || e.Source != want.Source || e.Topic != want.Topic || !bytes.Equal(e.Data, want.Data) {
+				t.Errorf("line %d: decodeMessage(%x) = %+v, %v; want %+v", v.line, v.bytes, e, ok, want)
+			}
 		default:
 			continue // the SDK only encodes these; the host decodes them
 		}
 		checked[v.enc]++
-		if v.enc == "exec" || v.enc == "rows" {
+		if v.enc == "exec" || v.enc == "rows" || v.enc == "message" {
 			continue // a decoder's vector, checked above
 		}
 		if err != nil || !bytes.Equal(got, v.bytes) {
 			t.Errorf("line %d: encoding %s %v = %x, %v; want %x", v.line, v.enc, f, got, err, v.bytes)
 		}
 	}
-	for _, enc := range []string{"value", "values", "statement", "batch", "exec", "rows"} {
+	for _, enc := range []string{"value", "values", "statement", "batch", "exec", "rows", "message"} {
 		if checked[enc] == 0 {
 			t.Errorf("no %s vectors checked", enc)
 		}
@@ -347,4 +361,34 @@ func FuzzDecodeRows(f *testing.F) {
 			t.Fatalf("decodeRows(%x): rows without columns", b)
 		}
 	})
+}
+
+func FuzzDecodeMessage(f *testing.F) {
+	for _, v := range readValuesVectors(f) {
+		if v.enc == "message" {
+			f.Add(v.bytes)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, ok := decodeMessage(b)
+		if !ok {
+			return
+		}
+		n := 12 + len(e.Source) + len(e.Topic) + len(e.Data)
+		if n != len(b) {
+			t.Fatalf("decodeMessage(%x) = %+v, which is %d bytes", b, e, n)
+		}
+	})
+}
+
+func TestDecodeMessageCopiesNames(t *testing.T) {
+	b := []byte{1, 0, 0, 0, 's', 1, 0, 0, 0, 't', 1, 0, 0, 0, 'd'}
+	e, ok := decodeMessage(b)
+	if !ok {
+		t.Fatal("refused")
+	}
+	clear(b)
+	if e.Source != "s" || e.Topic != "t" || !reflect.DeepEqual(e.Data, []byte{0}) {
+		t.Errorf("after the buffer changed: %+v; want the names kept and the data shared", e)
+	}
 }
