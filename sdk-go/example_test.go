@@ -159,3 +159,124 @@ func ExampleCall() {
 	})
 	// }
 }
+
+// A handler keeps users in the app's database: Exec for statements that
+// return no rows, Query for those that do. Arguments bind to the ?s in
+// order. A constraint violation comes back as ErrConflict carrying
+// SQLite's message.
+func ExampleExec() {
+	// func init() {
+	sdk.OnStart(func() error {
+		_, err := sdk.Exec(`CREATE TABLE IF NOT EXISTS users (
+			id INTEGER PRIMARY KEY, email TEXT UNIQUE NOT NULL, name TEXT)`)
+		return err
+	})
+	sdk.Handle("example.signup", func(email []byte) ([]byte, error) {
+		res, err := sdk.Exec("INSERT INTO users(email, name) VALUES (?, ?)", string(email), nil)
+		if errors.Is(err, sdk.ErrConflict) {
+			return nil, fmt.Errorf("%s is taken: %w", email, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return strconv.AppendInt(nil, res.LastInsertID, 10), nil
+	})
+	// }
+}
+
+// Query returns the whole result; Scan reads each row into typed
+// variables. A nullable column scans into *any (or *[]byte).
+func ExampleQuery() {
+	sdk.Handle("example.names", func(prefix []byte) ([]byte, error) {
+		rows, err := sdk.Query("SELECT id, name FROM users WHERE email LIKE ? || '%' ORDER BY id LIMIT 100", string(prefix))
+		if err != nil {
+			return nil, err
+		}
+		var out []byte
+		for _, row := range rows.Rows {
+			var id int64
+			var name any // NULL when unset
+			if err := row.Scan(&id, &name); err != nil {
+				return nil, err
+			}
+			if s, ok := name.(string); ok {
+				out = fmt.Appendf(out, "%d %s\n", id, s)
+			}
+		}
+		return out, nil
+	})
+}
+
+// Batch runs statements in one transaction: both updates happen, or
+// neither does. With CHECK (balance >= 0) on the table an overdraft fails
+// the first update, and the whole batch with it, with ErrConflict.
+func ExampleBatch() {
+	sdk.Handle("example.transfer", func([]byte) ([]byte, error) {
+		const amount, from, to = 10, 1, 2
+		_, err := sdk.Batch(
+			sdk.Stmt{SQL: "UPDATE accounts SET balance = balance - ? WHERE id = ?", Args: []any{amount, from}},
+			sdk.Stmt{SQL: "UPDATE accounts SET balance = balance + ? WHERE id = ?", Args: []any{amount, to}},
+		)
+		if errors.Is(err, sdk.ErrConflict) {
+			return nil, fmt.Errorf("insufficient funds: %w", err)
+		}
+		return nil, err
+	})
+}
+
+// One instance at a time writes the nightly report: the others find the
+// lock taken and skip it. Every write carries the fencing token, so a
+// holder that stalled past the TTL and lost the lock cannot overwrite the
+// work of the one that took it next.
+func ExampleLock() {
+	sdk.Handle("example.report", func([]byte) ([]byte, error) {
+		held, err := sdk.Lock("nightly-report", 30*time.Second, sdk.WaitFor(time.Second))
+		if errors.Is(err, sdk.ErrConflict) {
+			return []byte("another instance is on it"), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer held.Release()
+		for part := range 3 {
+			_, err := sdk.Exec("UPDATE report SET done = 1, token = ? WHERE part = ? AND token < ?",
+				held.Token(), part, held.Token())
+			if err != nil {
+				return nil, err
+			}
+			if err := held.Renew(30 * time.Second); err != nil {
+				return nil, fmt.Errorf("lost the lock: %w", err)
+			}
+		}
+		return []byte("done"), nil
+	})
+}
+
+// An app publishes on its own topics, listed in its manifest under
+// data.events.publish.
+func ExamplePublish() {
+	sdk.Handle("example.order", func(order []byte) ([]byte, error) {
+		if _, err := sdk.Exec("INSERT INTO orders(body) VALUES (?)", order); err != nil {
+			return nil, err
+		}
+		return nil, sdk.Publish("created", order)
+	})
+}
+
+// An app receives the events of the topics it subscribes to. An error
+// refuses the event, and a durable subscription delivers it again later,
+// so the handler is idempotent.
+func ExampleOnEvent() {
+	// func init() {
+	sdk.OnEvent(func(e sdk.Event) error {
+		switch {
+		case e.Source == "orders" && e.Topic == "created":
+			_, err := sdk.Exec("INSERT OR IGNORE INTO seen(body) VALUES (?)", e.Data)
+			return err
+		case e.Source == "platform":
+			sdk.Logf(sdk.LevelInfo, "platform event %s: %s", e.Topic, e.Data)
+		}
+		return nil
+	})
+	// }
+}
