@@ -14,7 +14,7 @@ import (
 )
 
 func TestEvents(t *testing.T) {
-	want := []string{"start", "active", "passive", "stop", "member_join", "member_leave", "own", "release"}
+	want := []string{"start", "active", "passive", "stop", "member_join", "member_leave", "own", "release", "event"}
 	evs := Events()
 	if len(evs) != len(want) {
 		t.Fatalf("Events() = %v, want %d kinds", evs, len(want))
@@ -24,7 +24,7 @@ func TestEvents(t *testing.T) {
 			t.Errorf("event %d = %d %q, want %d %q", i, e, e, i+1, want[i])
 		}
 	}
-	for _, bad := range []Event{0, -1, 9, 1 << 20} {
+	for _, bad := range []Event{0, -1, 10, 1 << 20} {
 		if got := bad.String(); got != "event("+strconv.Itoa(int(bad))+")" {
 			t.Errorf("Event(%d).String() = %q", bad, got)
 		}
