@@ -103,6 +103,12 @@ func Lock(name string, ttl time.Duration, opts ...LockOption) (*Held, error) {
 // Name returns the lock's name.
 func (h *Held) Name() string { return h.name }
 
+// HeldLock rebuilds the handle of a holding from its name and token, for a
+// guest that kept the token (in KV, say) to renew or release the lock from
+// another call or instance. Renew and Release still fail with ErrConflict
+// unless that token holds the lock.
+func HeldLock(name string, token uint64) *Held { return &Held{name: name, token: token} }
+
 // Token returns the lock's fencing token: larger for every later holder
 // of the lock, so what the lock protects can refuse a stale holder.
 func (h *Held) Token() uint64 { return h.token }
