@@ -50,9 +50,9 @@
 // handled by one node. The consumer starts with the events published
 // after it was first created and keeps its place while no node runs.
 //
-// Each subscription fetches one event at a time (an event waiting in one
-// node's buffer is one no other node can take) and hands it to the
-// handler; while the handler runs, the delivery is kept alive
+// Each subscription fetches one event at a time, with a pull request per
+// event (an event waiting in one node's buffer is one no other node can
+// take), and hands it to the handler; while the handler runs, the delivery is kept alive
 // (InProgress every AckWait/3), so AckWait only bounds how long an event
 // waits for a node that died holding it. Success is acknowledged with a
 // confirmed ack, so a success is not redelivered for a lost ack. An error
@@ -66,11 +66,13 @@
 //
 // A Subscription owns one goroutine that reads and handles events in
 // turn, and, while a durable handler runs, one that keeps the delivery
-// alive. Close stops the first from taking events, waits for the handler
-// in flight (cancelling its context when Close's context ends), hands
-// fetched but unhandled durable events back at once, and returns after
-// both goroutines did. Publish and Subscribe take a context first and do
-// their I/O within it.
+// alive. Close stops the first from taking events (ending its pending
+// pull request), waits for the handler in flight (cancelling its context
+// when Close's context ends), and returns after both goroutines did; a
+// live subscription's consumer is deleted. Publish and Subscribe take a
+// context first and do their I/O within it. An event the server sent
+// just as Close ended its pull request is not lost: it is delivered again
+// after AckWait.
 //
 // # Setup
 //
