@@ -90,6 +90,9 @@ func TestDurableRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeSub(t, sub)
+	// The pull request that Close ended leaves the server when its
+	// unsubscribe arrives; an event sent before would wait out AckWait.
+	noPullWaiting(t, pub, spec)
 	const n = 100
 	for i := range n {
 		pub.publish(t, "cache", "updated", fmt.Sprint(i))
@@ -148,4 +151,18 @@ func TestCloseWaitsForHandler(t *testing.T) {
 			}
 		})
 	}
+}
+
+// noPullWaiting waits until the server holds no pull request of spec's
+// consumer (consumer info drops those whose inbox is gone).
+func noPullWaiting(t *testing.T, n *node, spec Spec) {
+	t.Helper()
+	set, err := parseSources(testLayout, spec.Sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, waitLong, 5*time.Millisecond, "no pull request waiting", func() bool {
+		c, err := n.js.Consumer(testCtx(t), testLayout.EventsStream(), consumerName(spec.App, set))
+		return err == nil && c.CachedInfo().NumWaiting == 0
+	})
 }
