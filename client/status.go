@@ -69,6 +69,8 @@ type Instance struct {
 	Instances  int            `json:"instances"`          // wasm instances
 	Placed     bool           `json:"placed"`             // false: it is leaving this node
 	Error      string         `json:"error,omitempty"`
+	// DB is where this node's copy of the app's database stands.
+	DB *registry.DBStatus `json:"db,omitempty"`
 }
 
 // Status reads deployments, placements, reports, leases and members and
@@ -137,7 +139,7 @@ func appStatus(d *registry.Deployment, places map[string]registry.Placement, rep
 			byNode[r.Node] = in
 		}
 		in.Role, in.Token, in.Partitions, in.State = r.Role, r.Token, r.Partitions, r.State
-		in.Revision, in.Instances, in.Error = r.Revision, r.Instances, r.Error
+		in.Revision, in.Instances, in.Error, in.DB = r.Revision, r.Instances, r.Error, r.DB
 		if r.State != registry.StateRunning {
 			in.Role, in.Token = "", 0
 		}

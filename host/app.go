@@ -7,15 +7,18 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/host/events"
 	"github.com/ozanturksever/go-cluster/manifest"
 	"github.com/ozanturksever/go-cluster/plugins"
 	"github.com/ozanturksever/go-cluster/registry"
+	"github.com/ozanturksever/go-cluster/wal"
 )
 
 // app is one deployment of an app running on this host: its wasm pool and
@@ -37,6 +40,11 @@ type app struct {
 
 	role *role // active-passive apps only
 	ring *ring // ring apps only
+
+	db      *wal.DB // with data.db
+	writer  *writer
+	sub     *events.Subscription                // subscriptions that run on every node
+	termSub atomic.Pointer[events.Subscription] // the active's durable subscription
 }
 
 // job is one request for a worker.
@@ -57,11 +65,18 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 	if err != nil {
 		return nil, err
 	}
+	a := &app{h: h, dep: dep, work: make(chan job, 4*m.Limits.Instances), writer: c.writer, db: c.db}
+	c.fenced = func() {
+		if a.role != nil {
+			a.role.requestStepdown()
+		}
+	}
 	plug, err := h.runtime.Load(ctx, m.Name, wasm, c, limitsOf(m))
 	if err != nil {
+		a.closeData(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cannot load %s %s: %w", m.Name, m.Version, err)
 	}
-	a := &app{h: h, dep: dep, plug: plug, work: make(chan job, 4*m.Limits.Instances)}
+	a.plug = plug
 	for range m.Limits.Instances {
 		a.workers.Go(a.worker)
 	}
@@ -84,6 +99,12 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 			return nil, fmt.Errorf("cannot serve ring %s: %w", m.Name, err)
 		}
 	}
+	if !a.subscribesWithTerm() {
+		if a.sub, err = a.subscribe(ctx); err != nil {
+			a.stop(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("cannot subscribe %s to its events: %w", m.Name, err)
+		}
+	}
 	return a, nil
 }
 
@@ -100,6 +121,7 @@ func (h *Host) reportRunning(ctx context.Context, a *app) {
 			st.Role, st.Token = registry.RoleActive, token
 		}
 	}
+	st.DB = a.dbStatus()
 	if err := h.registry.Report(ctx, st); err != nil {
 		h.log.Warn("cannot report app status", "app", a.dep.App, "err", err)
 	}
@@ -130,6 +152,11 @@ func (h *Host) capsFor(ctx context.Context, m *manifest.Manifest) (*caps, error)
 	c := &caps{
 		app: m.Name, config: m.Config, log: h.log.With("app", m.Name),
 		calls: m.Calls, nc: h.nc, layout: h.layout, node: h.cfg.NodeID,
+		writer: &writer{},
+	}
+	if err := h.openData(ctx, m, c); err != nil {
+		c.close(context.WithoutCancel(ctx))
+		return nil, err
 	}
 	if !m.Data.KV {
 		return c, nil
@@ -141,6 +168,7 @@ func (h *Host) capsFor(ctx context.Context, m *manifest.Manifest) (*caps, error)
 		Replicas:    h.replicas,
 	})
 	if err != nil {
+		c.close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cannot open the kv of %s: %w", m.Name, kvErr("open", err))
 	}
 	c.kv = kv
@@ -320,8 +348,24 @@ func (a *app) stop(ctx context.Context) {
 	a.mu.Unlock()
 	a.workers.Wait()
 	a.forwards.Wait()
+	if a.sub != nil {
+		if err := a.sub.Close(ctx); err != nil {
+			a.h.log.Warn("cannot stop event subscription", "app", a.dep.App, "err", err)
+		}
+	}
 	if err := a.plug.Close(ctx); err != nil {
 		a.h.log.Warn("cannot close app", "app", a.dep.App, "err", err)
+	}
+	a.closeData(ctx)
+}
+
+// closeData closes the database after the guest is gone.
+func (a *app) closeData(ctx context.Context) {
+	if a.db == nil {
+		return
+	}
+	if err := a.db.Close(ctx); err != nil {
+		a.h.log.Warn("cannot close the database", "app", a.dep.App, "err", err)
 	}
 }
 

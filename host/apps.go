@@ -30,6 +30,15 @@ type apps struct {
 	placed  map[string]Placement            // from the scheduler
 	running map[string]*app
 	failed  map[string]failure // the last load that failed, by app
+
+	runMu sync.RWMutex // guards writes to running, and reads from other goroutines
+}
+
+// get returns the app running here under name, from any goroutine.
+func (s *apps) get(name string) *app {
+	s.runMu.RLock()
+	defer s.runMu.RUnlock()
+	return s.running[name]
 }
 
 type failure struct {
@@ -155,6 +164,8 @@ func (s *apps) followDeployments(ctx context.Context) error {
 	}
 	defer w.Stop()
 	seen := map[string]bool{}
+	revs := map[string]uint64{} // each app's last deployment revision, for undeploy events
+	synced := false
 	for {
 		ch, err := w.Next(ctx)
 		if err != nil {
@@ -162,6 +173,7 @@ func (s *apps) followDeployments(ctx context.Context) error {
 		}
 		switch {
 		case ch.Synced:
+			synced = true
 			if !s.send(ctx, appEvent{source: "deploy", synced: true, seen: seen}) {
 				return ctx.Err()
 			}
@@ -171,6 +183,12 @@ func (s *apps) followDeployments(ctx context.Context) error {
 			continue
 		}
 		seen[ch.App] = true
+		if synced {
+			s.h.announceDeploy(ch.App, ch.Deployment, revs[ch.App])
+		}
+		if ch.Deployment != nil {
+			revs[ch.App] = ch.Deployment.Revision
+		}
 		if !s.send(ctx, appEvent{source: "deploy", app: ch.App, dep: ch.Deployment}) {
 			return ctx.Err()
 		}
@@ -255,11 +273,13 @@ func (s *apps) tellMembers(ctx context.Context, known map[string]bool) map[strin
 	now := s.memberSet()
 	for id := range now {
 		if !known[id] {
+			s.h.announceMember(manifestNodeJoin, id)
 			s.eachApp(ctx, func(ctx context.Context, a *app) error { return a.plug.MemberJoined(ctx, id) })
 		}
 	}
 	for id := range known {
 		if !now[id] {
+			s.h.announceMember(manifestNodeLeave, id)
 			s.eachApp(ctx, func(ctx context.Context, a *app) error { return a.plug.MemberLeft(ctx, id) })
 		}
 	}
@@ -330,7 +350,9 @@ func (s *apps) start(ctx context.Context, dep *registry.Deployment, p Placement,
 	}
 	// The new deployment serves before the old one stops: both share the
 	// queue group, so callers see no gap.
+	s.runMu.Lock()
 	s.running[dep.App] = a
+	s.runMu.Unlock()
 	delete(s.failed, dep.App)
 	if old != nil {
 		old.stop(ctx)
@@ -343,7 +365,9 @@ func (s *apps) start(ctx context.Context, dep *registry.Deployment, p Placement,
 
 func (s *apps) stop(ctx context.Context, name string, a *app) {
 	a.stop(ctx)
+	s.runMu.Lock()
 	delete(s.running, name)
+	s.runMu.Unlock()
 	delete(s.failed, name)
 	s.h.metrics.forget(name)
 	if err := s.h.registry.ClearReport(ctx, name, s.h.cfg.NodeID); err != nil {
@@ -379,7 +403,9 @@ func (s *apps) stopAll(ctx context.Context) {
 		if err := s.h.registry.ClearReport(ctx, name, s.h.cfg.NodeID); err != nil {
 			s.h.log.Debug("cannot clear app status", "app", name, "err", err)
 		}
-		delete(s.running, name)
+		s.runMu.Lock()
+	delete(s.running, name)
+	s.runMu.Unlock()
 	}
 }
 

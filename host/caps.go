@@ -15,9 +15,12 @@ import (
 	"github.com/nats-io/nats.go/micro"
 
 	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/host/events"
+	"github.com/ozanturksever/go-cluster/host/lock"
 	"github.com/ozanturksever/go-cluster/layout"
 	"github.com/ozanturksever/go-cluster/manifest"
 	"github.com/ozanturksever/go-cluster/plugins"
+	"github.com/ozanturksever/go-cluster/wal"
 )
 
 // caps is one app's capabilities: its identity is bound in here, so the
@@ -34,6 +37,14 @@ type caps struct {
 	nc     *nats.Conn
 	layout layout.Layout
 	node   string
+
+	// The app's other stores, each nil unless the manifest grants it.
+	db      *wal.DB
+	writer  *writer // the active's term, for database writes
+	fenced  func()  // a newer writer took over the database: step down
+	locks   *lock.Table
+	bus     *events.Bus
+	publish []string
 }
 
 var _ plugins.Capabilities = (*caps)(nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ozanturksever/go-cluster/host/events"
 	"github.com/ozanturksever/go-cluster/host/lease"
 	"github.com/ozanturksever/go-cluster/registry"
 )
@@ -56,8 +57,16 @@ func (h *Host) openBucketsOnce(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cannot open the platform's coordination buckets: %w", err)
 	}
+	if _, err := events.Ensure(ctx, h.js, events.StreamConfig(h.layout, r, eventsMaxAge)); err != nil {
+		return fmt.Errorf("cannot open the platform's event stream: %w", err)
+	}
+	h.bus = events.New(h.js, h.layout)
 	return nil
 }
+
+// eventsMaxAge is how long the event stream keeps an event: a durable
+// subscriber that is away longer misses it.
+const eventsMaxAge = 7 * 24 * time.Hour
 
 func newInstanceID() string {
 	b := make([]byte, 8)
@@ -131,14 +140,15 @@ func (h *Host) memberTerm() *lease.Term {
 //
 // Threading: safe for concurrent use; run is called once.
 type members struct {
-	mu     sync.RWMutex
-	nodes  map[string]NodeInfo
-	synced chan struct{}
-	subs   []chan struct{} // kicked on every change
+	mu      sync.RWMutex
+	nodes   map[string]NodeInfo
+	started map[string]time.Time // every node seen, for events after it left
+	synced  chan struct{}
+	subs    []chan struct{} // kicked on every change
 }
 
 func newMembers() *members {
-	return &members{nodes: map[string]NodeInfo{}, synced: make(chan struct{})}
+	return &members{nodes: map[string]NodeInfo{}, started: map[string]time.Time{}, synced: make(chan struct{})}
 }
 
 // subscribe returns a channel kicked (without blocking) on every change.
@@ -241,6 +251,9 @@ func (m *members) put(id string, n *NodeInfo) {
 	m.mu.Lock()
 	old, had := m.nodes[id]
 	putInto(m.nodes, id, n)
+	if n != nil {
+		m.started[id] = n.StartedAt
+	}
 	changed := had != (n != nil) || n != nil && !reflect.DeepEqual(old, *n)
 	m.mu.Unlock()
 	if changed {
@@ -248,9 +261,19 @@ func (m *members) put(id string, n *NodeInfo) {
 	}
 }
 
+// startedAt is when node's membership last began, zero if never seen.
+func (m *members) startedAt(id string) time.Time {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.started[id]
+}
+
 func (m *members) replace(nodes map[string]NodeInfo) {
 	m.mu.Lock()
 	m.nodes = nodes
+	for id, n := range nodes {
+		m.started[id] = n.StartedAt
+	}
 	select {
 	case <-m.synced:
 	default:

@@ -91,7 +91,7 @@ func connect(t testing.TB, h *Host) *client.Client {
 func testManifest(t testing.TB, name, yamlExtra string) *manifest.Manifest {
 	t.Helper()
 	src := "name: " + name + "\nversion: 1.0.0\nwasm: app.wasm\n" +
-		"api: [echo, fail, panic, loop, grow, big, hostcalls, kv, config, log, errorsis, events]\n" + yamlExtra
+		"api: [echo, fail, panic, loop, grow, big, hostcalls, kv, config, log, errorsis, events, insert, ids, sql, lock, publish, received]\n" + yamlExtra
 	m, err := manifest.Parse([]byte(src))
 	if err != nil {
 		t.Fatalf("manifest: %v", err)

@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ozanturksever/go-cluster/host/events"
 	"github.com/ozanturksever/go-cluster/host/lease"
 	"github.com/ozanturksever/go-cluster/layout"
 	"github.com/ozanturksever/go-cluster/plugins"
@@ -44,6 +45,7 @@ type Host struct {
 	registry *registry.Registry
 	replicas int // of every bucket this host creates
 	b        buckets
+	bus      *events.Bus
 	instance string   // this host's id among the platform's hosts
 	dirLock  *os.File // held while the host runs
 

@@ -243,11 +243,19 @@ func waitLeaseFree(ctx context.Context, h *Host, key string) (last string, err e
 func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown bool) {
 	h, name := r.a.h, r.a.dep.App
 	seen := r.placementsSeen()
-	if err := r.a.plug.Activate(term.Context()); err != nil {
-		h.log.Error("on_active failed; stepping down", "app", name, "err", err)
+	if err := r.a.promote(term); err != nil {
+		h.log.Error("cannot take over the database; stepping down", "app", name, "err", err)
+		r.a.demote()
 		r.resign(term)
 		return true
 	}
+	if err := r.a.plug.Activate(term.Context()); err != nil {
+		h.log.Error("on_active failed; stepping down", "app", name, "err", err)
+		r.a.demote()
+		r.resign(term)
+		return true
+	}
+	r.a.startTermSubscription(term)
 	// Active before subscribed: a call that arrives on the active subject
 	// is then always served here, never forwarded back to this node.
 	act := &Activation{App: name, Node: h.cfg.NodeID, Token: term.Token(), Began: time.Now()}
@@ -261,6 +269,7 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 		return true
 	}
 	h.log.Info("active", "app", name, "token", term.Token())
+	h.announceLeader(name, term.Token())
 	r.report()
 	// A placement that came while this node was activating asked nobody
 	// to step down: look again, but only then (the preferred node may be
@@ -309,11 +318,13 @@ func (r *role) release(term *lease.Term, stopped func(time.Time)) {
 	if stopped != nil {
 		stopped(time.Now())
 	}
+	r.a.stopTermSubscription()
 	ctx, cancel := context.WithTimeout(context.Background(), r.a.timeout())
 	defer cancel()
 	if err := r.a.plug.Deactivate(ctx); err != nil {
 		r.a.h.log.Warn("on_passive failed", "app", r.a.dep.App, "err", err)
 	}
+	r.a.demote()
 	r.resign(term)
 }
 
