@@ -404,8 +404,8 @@ func (s *apps) stopAll(ctx context.Context) {
 			s.h.log.Debug("cannot clear app status", "app", name, "err", err)
 		}
 		s.runMu.Lock()
-	delete(s.running, name)
-	s.runMu.Unlock()
+		delete(s.running, name)
+		s.runMu.Unlock()
 	}
 }
 
