@@ -63,7 +63,7 @@ func (h *Host) openDB(ctx context.Context, m *manifest.Manifest) (*wal.DB, error
 		Bucket: h.layout.AppDBStore(m.Name), Description: "go-cluster database of " + m.Name, Replicas: h.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the database replica of %s: %w", m.Name, err)
+		return nil, fmt.Errorf("cannot open the database replica of %s: %w (%w)", m.Name, abi.ErrUnavailable, err)
 	}
 	fences, err := h.walBucket(ctx)
 	if err != nil {
@@ -82,7 +82,9 @@ func (h *Host) openDB(ctx context.Context, m *manifest.Manifest) (*wal.DB, error
 		return nil, fmt.Errorf("cannot open the database of %s: %w", m.Name, err)
 	}
 	if err := db.Open(ctx); err != nil {
-		return nil, fmt.Errorf("cannot open the database of %s: %w", m.Name, err)
+		// Mostly NATS not ready yet (a new bucket without a leader): the
+		// reconciler retries an unavailable load.
+		return nil, fmt.Errorf("cannot open the database of %s: %w (%w)", m.Name, abi.ErrUnavailable, err)
 	}
 	return db, nil
 }
@@ -92,7 +94,7 @@ func (h *Host) walBucket(ctx context.Context) (jetstream.KeyValue, error) {
 		Bucket: h.layout.WALBucket(), Description: "go-cluster database fences", History: 1, Replicas: h.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the database fences: %w", err)
+		return nil, fmt.Errorf("cannot open the database fences: %w (%w)", abi.ErrUnavailable, err)
 	}
 	return kv, nil
 }
@@ -100,7 +102,7 @@ func (h *Host) walBucket(ctx context.Context) (jetstream.KeyValue, error) {
 func (h *Host) openLocks(ctx context.Context, m *manifest.Manifest) (*lock.Table, error) {
 	kv, err := registry.EnsureKV(ctx, h.js, lock.BucketConfig(h.layout.AppLocks(m.Name), h.replicas))
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the locks of %s: %w", m.Name, err)
+		return nil, fmt.Errorf("cannot open the locks of %s: %w (%w)", m.Name, abi.ErrUnavailable, err)
 	}
 	t, err := lock.New(lock.Config{KV: kv, JS: h.js, Owner: h.cfg.NodeID})
 	if err != nil {
