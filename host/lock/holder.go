@@ -33,31 +33,47 @@ func (t *Table) Renew(ctx context.Context, name []byte, token uint64, ttl time.D
 	return nil
 }
 
+// renew rewrites the key over its current revision with the new TTL,
+// keeping the record's owner, token and nonce.
 func (t *Table) renew(ctx context.Context, key string, token uint64, ttl time.Duration) error {
 	for range casAttempts {
-		cur, err := t.read(ctx, key)
-		if err != nil {
-			return classify(err)
-		}
-		if err := owns(cur, token); err != nil {
+		lost := false
+		err := retrying(ctx, time.Time{}, func(ctx context.Context) error {
+			cur, err := t.read(ctx, key)
+			if err != nil {
+				return err
+			}
+			if err := owns(cur, token); err != nil {
+				return err
+			}
+			rec := record{owner: cur.info.Owner, token: token, ttl: serverTTL(ttl), nonce: cur.nonce}
+			_, err = t.write(ctx, key, rec, cur.rev)
+			lost = isConflict(err)
+			if lost {
+				return nil
+			}
 			return err
-		}
-		rec := record{owner: cur.info.Owner, token: token, ttl: serverTTL(ttl)}
-		if err := t.rewrite(ctx, key, rec, cur.rev); !isConflict(err) {
+		})
+		if err != nil || !lost {
 			return classify(err)
 		}
 	}
 	return changing(token)
 }
 
-// rewrite writes rec over revision rev of key with rec's TTL. KeyValue's
-// Update takes no TTL (its write would never expire), so this publishes
-// to the key's subject as Update does, plus the TTL header.
-func (t *Table) rewrite(ctx context.Context, key string, rec record, rev uint64) error {
+// write writes rec over revision rev of key (0: no key at all) with rec's
+// TTL, and returns the new revision. KeyValue's Create reads a marker's
+// revision with a direct get, which a lagging replica may answer, and its
+// Update takes no TTL (its write would never expire); so this publishes
+// to the key's subject itself, with the compare-and-set and TTL headers.
+func (t *Table) write(ctx context.Context, key string, rec record, rev uint64) (uint64, error) {
 	m := &nats.Msg{Subject: t.subject + key, Header: nats.Header{}, Data: rec.encode()}
-	_, err := t.cfg.JS.PublishMsg(ctx, m,
+	ack, err := t.cfg.JS.PublishMsg(ctx, m,
 		jetstream.WithExpectLastSequencePerSubject(rev), jetstream.WithMsgTTL(rec.ttl))
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
 }
 
 // Release frees the lock name held under token, so that a waiter takes it
@@ -79,18 +95,33 @@ func (t *Table) Release(ctx context.Context, name []byte, token uint64) error {
 
 // release purges the key over the holder's latest revision. The purge
 // marker wakes the waiters' watches; it expires after markerTTL, so a
-// released name leaves nothing behind.
+// released name leaves nothing behind. After a purge that may have been
+// stored unacknowledged, a lock that is free or has a later holder counts
+// as released: the two cannot be told apart from a lock that expired.
 func (t *Table) release(ctx context.Context, key string, token uint64) error {
+	sent := false
 	for range casAttempts {
-		cur, err := t.read(ctx, key)
-		if err != nil {
-			return classify(err)
-		}
-		if err := owns(cur, token); err != nil {
+		lost := false
+		err := retrying(ctx, time.Time{}, func(ctx context.Context) error {
+			cur, err := t.read(ctx, key)
+			if err != nil {
+				return err
+			}
+			if sent && (cur.free || cur.info.Token > token) {
+				return nil // that purge was stored (or the lock expired)
+			}
+			if err := owns(cur, token); err != nil {
+				return err
+			}
+			err = t.cfg.KV.Purge(ctx, key, jetstream.LastRevision(cur.rev), jetstream.PurgeTTL(markerTTL))
+			sent = sent || err != nil && transient(err)
+			lost = isConflict(err)
+			if lost {
+				return nil
+			}
 			return err
-		}
-		err = t.cfg.KV.Purge(ctx, key, jetstream.LastRevision(cur.rev), jetstream.PurgeTTL(markerTTL))
-		if !isConflict(err) {
+		})
+		if err != nil || !lost {
 			return classify(err)
 		}
 	}
@@ -105,7 +136,11 @@ func (t *Table) Holder(ctx context.Context, name []byte) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("cannot read lock %s: %w", show(name), err)
 	}
-	cur, err := t.read(ctx, key)
+	var cur entry
+	err = retrying(ctx, time.Time{}, func(ctx context.Context) (err error) {
+		cur, err = t.read(ctx, key)
+		return err
+	})
 	switch {
 	case err != nil:
 		return Info{}, fmt.Errorf("cannot read lock %s: %w", show(name), classify(err))

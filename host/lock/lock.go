@@ -17,11 +17,6 @@ const (
 	// when a lock turns out free right after a write lost to its holder
 	// (it was released in between).
 	quickRetries = 3
-	// resyncGrace: a waiter tries again this long after the holder's
-	// server-estimated expiry even if its watch said nothing, a safety
-	// net for a watch that missed an event. The watch normally wakes it
-	// well before.
-	resyncGrace = time.Second
 )
 
 // Table takes, renews and releases the named locks of one app on one host.
@@ -38,8 +33,8 @@ type Table struct {
 	mu      sync.Mutex
 	watches map[string]*keyWatch // by key, while waiters need them
 
-	resync time.Duration           // resyncGrace; tests make it long
-	trace  func(key, event string) // tests: a waiter parks, wakes by watch or resync
+	resyncEvery time.Duration           // resyncEvery; tests make it long
+	trace       func(key, event string) // tests: see traceEvent
 }
 
 // New checks cfg and returns a Table. It does no I/O: the bucket's
@@ -50,11 +45,11 @@ func New(cfg Config) (*Table, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Table{
-		cfg:     cfg,
-		subject: "$KV." + cfg.KV.Bucket() + ".",
-		msgGet:  jetstream.DefaultAPIPrefix + "STREAM.MSG.GET.KV_" + cfg.KV.Bucket(),
-		watches: map[string]*keyWatch{},
-		resync:  resyncGrace,
+		cfg:         cfg,
+		subject:     "$KV." + cfg.KV.Bucket() + ".",
+		msgGet:      jetstream.DefaultAPIPrefix + "STREAM.MSG.GET.KV_" + cfg.KV.Bucket(),
+		watches:     map[string]*keyWatch{},
+		resyncEvery: resyncEvery,
 	}, nil
 }
 
@@ -69,8 +64,10 @@ func New(cfg Config) (*Table, error) {
 // to wait for it to be released or to expire, then fails with ErrHeld. It
 // also ends when ctx does (a deadline is abi.ErrTimeout).
 //
-// An Acquire that fails with a timeout or a lost connection may have taken
-// the lock all the same; the lock then expires after ttl.
+// Trouble that may pass (no stream leader, a reconnect) is retried while
+// the wait lasts. An Acquire that fails with a timeout or a lost
+// connection may have taken the lock all the same; the lock then expires
+// after ttl.
 func (t *Table) Acquire(ctx context.Context, name []byte, ttl, wait time.Duration) (uint64, error) {
 	key, err := t.check(ctx, name, ttl)
 	if err == nil && (wait < 0 || wait > t.cfg.MaxWait) {
@@ -88,6 +85,7 @@ func (t *Table) Acquire(ctx context.Context, name []byte, ttl, wait time.Duratio
 
 // acquire tries to create the key until it does, the wait ends or ctx
 // does. Between tries it waits for the name's watch to see the lock freed.
+// Trouble that may pass is retried while the wait lasts.
 func (t *Table) acquire(ctx context.Context, key string, ttl, wait time.Duration) (uint64, error) {
 	deadline := time.Now().Add(wait)
 	var w *keyWatch
@@ -95,69 +93,86 @@ func (t *Table) acquire(ctx context.Context, key string, ttl, wait time.Duration
 		w = t.join(key)
 		defer t.leave(key, w)
 	}
+	rec := record{owner: t.cfg.Owner, ttl: serverTTL(ttl), nonce: newNonce()}
+	over := uint64(0) // the free revision to write over; 0: no key at all
 	quick := 0
 	for {
 		// Take the wake-up channel before trying: a release after the try
 		// lost closes it, however soon it comes.
 		woke := w.next()
-		token, held, err := t.try(ctx, key, ttl)
+		var token uint64
+		var held entry
+		err := retrying(ctx, deadline, func(ctx context.Context) (err error) {
+			token, held, err = t.try(ctx, key, rec, over)
+			return err
+		})
 		switch {
 		case err != nil:
 			return 0, classify(err)
 		case token != 0:
 			return token, nil
 		case held.free && quick < quickRetries:
+			// A marker, or freed since the write lost: write over it now.
 			quick++
-			continue // freed between the write and the read
+			over = held.rev
+			continue
 		case !time.Now().Before(deadline):
 			return 0, heldError(held)
 		}
 		quick = 0
-		if err := t.await(ctx, key, woke, deadline, held); err != nil {
+		if over, err = t.await(ctx, key, w, woke, deadline); err != nil {
 			return 0, classify(err)
 		}
 	}
 }
 
-// try writes the lock record over a free key. It returns the new token,
-// or 0 and what holds the key when the write lost.
-func (t *Table) try(ctx context.Context, key string, ttl time.Duration) (uint64, entry, error) {
-	rec := record{owner: t.cfg.Owner, ttl: serverTTL(ttl)}
-	rev, err := t.cfg.KV.Create(ctx, key, rec.encode(), jetstream.KeyTTL(rec.ttl))
+// try writes rec over revision over of the key. It returns the new token,
+// or 0 and the key's state when the write lost. A key that holds rec's
+// nonce holds an earlier try of this call, stored but not acknowledged:
+// it is ours.
+func (t *Table) try(ctx context.Context, key string, rec record, over uint64) (uint64, entry, error) {
+	token, err := t.write(ctx, key, rec, over)
 	if err == nil {
-		return rev, entry{}, nil
+		return token, entry{}, nil
 	}
 	if !isConflict(err) {
 		return 0, entry{}, err
 	}
 	held, err := t.read(ctx, key)
-	return 0, held, err
+	switch {
+	case err != nil:
+		return 0, entry{}, err
+	case !held.free && held.nonce == rec.nonce:
+		return held.info.Token, entry{}, nil
+	}
+	return 0, held, nil
 }
 
-// await waits until the watch sees the lock freed, the holder's expiry
-// has passed by resyncGrace, or the deadline; or ctx ends (an error).
-func (t *Table) await(ctx context.Context, key string, woke <-chan struct{}, deadline time.Time, held entry) error {
-	d := time.Until(deadline)
-	if !held.free && !held.info.Expires.IsZero() {
-		d = min(d, max(time.Until(held.info.Expires), 0)+t.resync)
-	}
-	timer := time.NewTimer(d)
+// await waits until the key's watch sees the lock freed or the deadline
+// passes; or ctx ends (an error). It returns the revision to write over
+// next: the free one the watch saw, or 0 (a guess: a wrong one costs a
+// read).
+func (t *Table) await(ctx context.Context, key string, w *keyWatch, woke <-chan struct{}, deadline time.Time) (uint64, error) {
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
-	if t.trace != nil {
-		t.trace(key, "park")
-	}
-	via := "watch"
+	t.traceEvent(key, "park")
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
+		return 0, ctx.Err()
 	case <-woke:
+		return w.lastFree(), nil
 	case <-timer.C:
-		via = "resync"
+		return 0, nil
 	}
+}
+
+// traceEvent tells tests what happened: a waiter parks ("park"), the
+// watch of key sees it free ("absent", "marker") or its resync does
+// ("resync").
+func (t *Table) traceEvent(key, event string) {
 	if t.trace != nil {
-		t.trace(key, via)
+		t.trace(key, event)
 	}
-	return nil
 }
 
 // heldError is ErrHeld with who holds the lock and until when.
@@ -195,7 +210,11 @@ func (t *Table) checkBucket(ctx context.Context) error {
 	if t.checked.Load() {
 		return nil
 	}
-	st, err := t.cfg.KV.Status(ctx)
+	var st jetstream.KeyValueStatus
+	err := retrying(ctx, time.Time{}, func(ctx context.Context) (err error) {
+		st, err = t.cfg.KV.Status(ctx)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("cannot check the lock bucket: %w", classify(err))
 	}

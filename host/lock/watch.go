@@ -10,10 +10,13 @@ import (
 
 const (
 	// watchRetry is the first pause before a watch that failed to start
-	// or ended is started again; it doubles up to watchRetryMax. Waiters
-	// meanwhile rely on their resync timers.
+	// or ended is started again; it doubles up to watchRetryMax.
 	watchRetry    = 50 * time.Millisecond
 	watchRetryMax = time.Second
+	// resyncEvery is how often a key's watch also reads the key, as a
+	// safety net: a watch whose consumer lived on a server that died
+	// delivers nothing until the client notices, 10 to 20 seconds later.
+	resyncEvery = 2 * time.Second
 )
 
 // keyWatch is one watch of a key, shared by all the Acquire calls of a
@@ -25,6 +28,7 @@ type keyWatch struct {
 
 	mu   sync.Mutex
 	free chan struct{} // closed when the watch sees the lock free, then replaced
+	rev  uint64        // the revision at which it last saw it free (0: no key)
 }
 
 // join registers a waiter for key, starting the key's watch for the first.
@@ -63,63 +67,102 @@ func (w *keyWatch) next() <-chan struct{} {
 	return w.free
 }
 
-// wake tells every waiter that the lock may be free.
-func (w *keyWatch) wake() {
+// lastFree is the revision at which the watch last saw the lock free.
+func (w *keyWatch) lastFree() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.rev
+}
+
+// wake tells every waiter that the lock is free at revision rev.
+func (w *keyWatch) wake(rev uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.rev = rev
 	close(w.free)
 	w.free = make(chan struct{})
 }
 
-// watch runs watches of key until ctx ends, starting one again after a
-// pause when it fails to start or ends.
+// watcher is the state of the goroutine that watches one key.
+type watcher struct {
+	t       *Table
+	key     string
+	w       *keyWatch
+	kw      jetstream.KeyWatcher // nil while not watching
+	updates <-chan jetstream.KeyValueEntry
+	seen    bool // an entry came with the initial state
+	retry   *time.Timer
+	pause   time.Duration
+}
+
+// watch watches key until ctx ends, waking the waiters whenever the lock
+// is free: absent at the start, released (a purge) or expired (the
+// server's marker). A watch that fails to start or ends is started again
+// after a pause, and every t.resyncEvery the key is read as well.
 func (t *Table) watch(ctx context.Context, key string, w *keyWatch) {
-	pause := watchRetry
+	x := &watcher{t: t, key: key, w: w, retry: time.NewTimer(0), pause: watchRetry}
+	defer x.retry.Stop()
+	defer x.stop()
+	resync := time.NewTicker(t.resyncEvery)
+	defer resync.Stop()
 	for {
-		started := watchOnce(ctx, t.cfg.KV, key, w)
-		if started {
-			pause = watchRetry
-		}
-		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
-			timer.Stop()
 			return
-		case <-timer.C:
+		case <-x.retry.C:
+			x.start(ctx)
+		case e, ok := <-x.updates:
+			x.update(e, ok)
+		case <-resync.C:
+			x.resync(ctx)
 		}
-		pause = min(2*pause, watchRetryMax)
 	}
 }
 
-// watchOnce watches key, waking the waiters whenever it is free: absent at
-// the start, released (a purge or delete) or expired (the server's
-// marker). It returns when ctx ends or the watch does; started reports
-// whether the watch was set up at all.
-func watchOnce(ctx context.Context, kv jetstream.KeyValue, key string, w *keyWatch) (started bool) {
-	kw, err := kv.Watch(ctx, key, jetstream.MetaOnly())
+func (x *watcher) start(ctx context.Context) {
+	kw, err := x.t.cfg.KV.Watch(ctx, x.key, jetstream.MetaOnly())
 	if err != nil {
-		return false
+		x.retry.Reset(x.pause)
+		x.pause = min(2*x.pause, watchRetryMax)
+		return
 	}
-	defer func() { _ = kw.Stop() }()
-	seen := false // an entry came with the initial state
-	for {
-		select {
-		case <-ctx.Done():
-			return true
-		case e, ok := <-kw.Updates():
-			switch {
-			case !ok:
-				return true
-			case e == nil: // the initial state is complete
-				if !seen {
-					w.wake() // no key at all
-				}
-			case e.Operation() != jetstream.KeyValuePut:
-				seen = true
-				w.wake()
-			default:
-				seen = true
-			}
+	x.kw, x.updates, x.seen, x.pause = kw, kw.Updates(), false, watchRetry
+}
+
+func (x *watcher) stop() {
+	if x.kw != nil {
+		_ = x.kw.Stop()
+	}
+	x.kw, x.updates = nil, nil
+}
+
+func (x *watcher) update(e jetstream.KeyValueEntry, ok bool) {
+	switch {
+	case !ok: // the watch ended
+		x.stop()
+		x.retry.Reset(x.pause)
+	case e == nil: // the initial state is complete
+		if !x.seen {
+			x.wake(0, "absent")
 		}
+	case e.Operation() != jetstream.KeyValuePut:
+		x.seen = true
+		x.wake(e.Revision(), "marker")
+	default:
+		x.seen = true
 	}
+}
+
+// resync reads the key and wakes the waiters if it is free.
+func (x *watcher) resync(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	if cur, err := x.t.read(ctx, x.key); err == nil && cur.free {
+		x.wake(cur.rev, "resync")
+	}
+}
+
+func (x *watcher) wake(rev uint64, via string) {
+	x.t.traceEvent(x.key, via)
+	x.w.wake(rev)
 }
