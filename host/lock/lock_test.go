@@ -45,10 +45,11 @@ func TestAcquireRelease(t *testing.T) {
 	wantErr(t, "Release by the former holder", a.Release(ctx, name, tok), ErrNotHolder)
 }
 
-// Waiters are woken by the release, not by their safety-net timer.
+// Waiters are woken by the release's marker (the watch's safety-net
+// reads are off).
 func TestWaitWokenByRelease(t *testing.T) {
 	a, b := pair(t)
-	b.resync = time.Hour
+	b.resyncEvery = time.Hour
 	ev := recordEvents(b)
 	ctx := ctxLong(t)
 	tok := acquire(t, a, "job", time.Minute)
@@ -83,14 +84,14 @@ func TestWaitWokenByRelease(t *testing.T) {
 	if !(tok < tok1 && tok1 < tok2) {
 		t.Errorf("tokens did not grow: %d, %d, %d", tok, tok1, tok2)
 	}
-	if ev.get("resync") != 0 || ev.get("watch") == 0 {
-		t.Errorf("waiters: %v; want every wake by the watch", ev)
+	if ev.get("marker") == 0 {
+		t.Errorf("events: %v; want the release marker seen", ev)
 	}
 }
 
 func TestWaitEndsHeld(t *testing.T) {
 	a, b := pair(t)
-	b.resync = time.Hour
+	b.resyncEvery = time.Hour
 	acquire(t, a, "job", time.Minute)
 	_, err := b.Acquire(ctxLong(t), []byte("job"), time.Minute, 300*time.Millisecond)
 	wantErr(t, "Acquire past its wait", err, ErrHeld, abi.ErrConflict)
@@ -106,10 +107,11 @@ func TestContextDeadline(t *testing.T) {
 }
 
 // A holder that never releases loses the lock to the server's expiry; the
-// waiter is woken by the expiry marker.
+// waiter is woken by the expiry marker (the watch's safety-net reads are
+// off).
 func TestExpiry(t *testing.T) {
 	a, b := pair(t)
-	b.resync = time.Hour
+	b.resyncEvery = time.Hour
 	ev := recordEvents(b)
 	ctx := ctxLong(t)
 	name := []byte("job")
@@ -122,8 +124,8 @@ func TestExpiry(t *testing.T) {
 	if tokB <= tokA {
 		t.Errorf("token did not grow: %d then %d", tokA, tokB)
 	}
-	if ev.get("watch") == 0 {
-		t.Errorf("waiters: %v; want a wake by the watch", ev)
+	if ev.get("marker") == 0 {
+		t.Errorf("events: %v; want the expiry marker seen", ev)
 	}
 	err = a.Renew(ctx, name, tokA, time.Minute)
 	wantErr(t, "Renew by the expired holder", err, ErrNotHolder, abi.ErrConflict)
@@ -154,7 +156,7 @@ func TestExpiryFrees(t *testing.T) {
 // Renew keeps the lock past its first ttl, under the same token.
 func TestRenew(t *testing.T) {
 	a, b := pair(t)
-	b.resync = time.Hour
+	b.resyncEvery = time.Hour
 	ctx := ctxLong(t)
 	name := []byte("job")
 	tok := acquire(t, a, "job", time.Second)
@@ -259,12 +261,19 @@ func TestBucketCheck(t *testing.T) {
 }
 
 func TestRecord(t *testing.T) {
-	r := record{owner: "node-1", token: 42, ttl: 3 * time.Second}
-	got, err := decode(r.encode())
-	if err != nil || got != r {
-		t.Fatalf("decode(encode(%+v)) = %+v, %v", r, got, err)
+	for _, r := range []record{
+		{owner: "node-1", token: 42, ttl: 3 * time.Second, nonce: newNonce()},
+		{owner: "n", ttl: time.Second},
+	} {
+		got, err := decode(r.encode())
+		if err != nil || got != r {
+			t.Fatalf("decode(encode(%+v)) = %+v, %v", r, got, err)
+		}
 	}
-	for _, bad := range []string{"", "\n1\n1", "a", "a\n1", "a\nx\n1", "a\n1\n0", "a\n1\nx"} {
+	for _, bad := range []string{
+		"", "a", "a\n1\n1", "\n1\n1\nn", "a\nx\n1\nn", "a\n-1\n1\nn",
+		"a\n1\n0\nn", "a\n1\nx\nn", "a\n1\n1\nn\nmore",
+	} {
 		if _, err := decode([]byte(bad)); err == nil {
 			t.Errorf("decode(%q) succeeded", bad)
 		}
