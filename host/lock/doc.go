@@ -35,23 +35,23 @@
 //
 // # The revision is the token
 //
-// Every write is a compare-and-set. Acquire creates the key: it succeeds
-// only over no key, or over a release or expiry marker. The revision of
-// that write is the fencing token. Revisions are the sequence numbers of
-// the bucket's stream, so every later write, and so every later holder of
-// any lock of the app, has a larger token; a resource that remembers the
-// largest token it has seen refuses a holder that lost its lock while
-// paused. The record stored ("OWNER\nTOKEN\nTTL") keeps the token across
-// renewals (the acquiring write has token 0: "this revision").
+// Every write is a compare-and-set, published to the key's subject with
+// the expected-last-subject-sequence and TTL headers. Acquire writes over
+// no key, or over a release or expiry marker at its revision; the
+// revision of that write is the fencing token. Revisions are the sequence
+// numbers of the bucket's stream, so every later write, and so every later
+// holder of any lock of the app, has a larger token; a resource that
+// remembers the largest token it has seen refuses a holder that lost its
+// lock while paused. The record stored ("OWNER\nTOKEN\nTTL\nNONCE") keeps
+// the token across renewals (the acquiring write has token 0: "this
+// revision").
 //
 // Renew rewrites the key over its current revision, after checking that
-// the token still holds it, with a new TTL. KeyValue.Update cannot set a
-// TTL (its write would never expire), so Renew publishes to the key's
-// subject itself with the expected-last-subject-sequence and TTL headers.
-// Release purges the key over its current revision after the same check;
-// the purge marker itself expires after a second, so a released name
-// leaves nothing behind. Storage is on file so that revisions, and with
-// them tokens, never start over.
+// the token still holds it, with a new TTL (KeyValue.Update cannot set a
+// TTL: its write would never expire). Release purges the key over its
+// current revision after the same check; the purge marker itself expires
+// after a second, so a released name leaves nothing behind. Storage is on
+// file so that revisions, and with them tokens, never start over.
 //
 // Every read goes to the stream's leader (the message-get API), not
 // through KeyValue.Get: a direct get is answered by any replica, and one
@@ -64,14 +64,17 @@
 // it to be freed. Waiting never polls: the Acquire calls of a Table that
 // wait for one name share one watch of its key (one consumer per name and
 // host, however many wait), and every release or expiry marker the watch
-// delivers wakes all of them. Each then tries to create the key again;
-// the server lets exactly one write win, and the others wait again while
-// their wait lasts. A waiter takes its wake-up channel before each try, so
-// a release that comes between its failed try and its wait still wakes
-// it. As a safety net against a watch that missed an event, a waiter also
-// tries again one second after the server-estimated expiry of the lock it
-// saw. When the wait ends with the lock still held, Acquire answers
-// ErrHeld with who holds it and until when.
+// delivers wakes all of them. Each then writes over the marker's
+// revision; the server lets exactly one write win, and the others wait
+// again while their wait lasts. A waiter takes its wake-up channel before
+// each try, so a release that comes between its failed try and its wait
+// still wakes it. When the wait ends with the lock still held, Acquire
+// answers ErrHeld with who holds it and until when.
+//
+// As a safety net, the watch also reads the key every two seconds and
+// wakes the waiters if it is free: a watch whose consumer lived on a
+// server that died delivers nothing until the client notices, 10 to 20
+// seconds later, and a release meanwhile would otherwise go unseen.
 //
 // Every waiter tries on every release: fine for the tens of waiters a lock
 // sees, not meant for thousands. There is no queue and no fairness: any
@@ -83,10 +86,19 @@
 // abi.ErrNotFound, ErrBadName, ErrBadTTL and ErrBadWait are
 // abi.ErrInvalid; a context deadline is abi.ErrTimeout and an unreachable
 // stream abi.ErrUnavailable, so abi.StatusOf maps every error to the
-// status a guest sees. An Acquire that fails with a timeout or a lost
-// connection may have taken the lock all the same; it then expires after
-// ttl. In an R3 bucket, no lock changes hands while the stream elects a
-// new leader (seconds).
+// status a guest sees.
+//
+// Trouble that may pass (a request that timed out or found nobody to
+// answer, a cluster without a leader) is retried, each request bounded by
+// two seconds: by Acquire while its wait lasts, by the others until ctx
+// ends. A write that timed out may have been stored all the same. Acquire
+// knows its own write again by the record's nonce, random per call, and
+// takes it as acquired; Renew reads before it writes again; a Release
+// that finds the lock free or taken by a later holder after such a purge
+// reports success. An Acquire
+// that gives up after a timeout may still have taken the lock; it expires
+// after ttl. In an R3 bucket, no lock changes hands while the stream
+// elects a new leader: 5 to 10 seconds after its leader dies.
 //
 // # Threading
 //
