@@ -3,10 +3,13 @@ package lock
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ozanturksever/go-cluster/abi"
@@ -176,6 +179,14 @@ func TestRenew(t *testing.T) {
 		t.Fatalf("Holder = %+v, %v; want a under token %d, expiring after %v", after, err, tok, before.Expires)
 	}
 	wantErr(t, "Renew by a non-holder", b.Renew(ctx, name, tok+1, time.Minute), ErrNotHolder, abi.ErrConflict)
+	// The token is what holds the lock: another table may renew with it,
+	// and the owner recorded stays the acquirer.
+	if err := b.Renew(ctx, name, tok, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := b.Holder(ctx, name); err != nil || info.Owner != "a" || info.Token != tok {
+		t.Fatalf("Holder = %+v, %v; want a under token %d", info, err, tok)
+	}
 	if err := a.Release(ctx, name, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -285,5 +296,99 @@ func TestRecord(t *testing.T) {
 		if got := serverTTL(in); got != want {
 			t.Errorf("serverTTL(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// An Acquire whose write was stored but not acknowledged finds it again by
+// its nonce when it tries once more; another call's write stays held.
+func TestAdoptOwnWrite(t *testing.T) {
+	a, _ := pair(t)
+	ctx := ctxLong(t)
+	if err := a.checkBucket(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := keyOf([]byte("job"))
+	rec := record{owner: "a", ttl: time.Minute, nonce: newNonce()}
+	rev, err := a.write(ctx, key, rec, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := a.try(ctx, key, rec, 0)
+	if err != nil || token != rev {
+		t.Fatalf("try again = %d, %v; want the stored write's revision %d", token, err, rev)
+	}
+	other := record{owner: "a", ttl: time.Minute, nonce: newNonce()}
+	token, held, err := a.try(ctx, key, other, 0)
+	if err != nil || token != 0 || held.free || held.info.Token != rev {
+		t.Fatalf("try by another call = %d, %+v, %v; want held under token %d", token, held, err, rev)
+	}
+}
+
+// A released or expired name leaves nothing in the bucket once its marker
+// expires.
+func TestNothingLeftBehind(t *testing.T) {
+	a, _ := pair(t)
+	ctx := ctxLong(t)
+	tok := acquire(t, a, "released", time.Minute)
+	if err := a.Release(ctx, []byte("released"), tok); err != nil {
+		t.Fatal(err)
+	}
+	acquire(t, a, "expired", time.Second)
+	testwait.For(t, waitLong, 50*time.Millisecond, "an empty bucket", func() bool {
+		st, err := a.cfg.KV.Status(ctx)
+		return err == nil && st.Values() == 0
+	})
+}
+
+func TestErrorStatus(t *testing.T) {
+	for err, want := range map[error]abi.Status{
+		ErrHeld:                               abi.StatusConflict,
+		ErrNotHolder:                          abi.StatusConflict,
+		ErrFree:                               abi.StatusNotFound,
+		ErrBadName:                            abi.StatusInvalid,
+		ErrBadTTL:                             abi.StatusInvalid,
+		ErrBadWait:                            abi.StatusInvalid,
+		classify(context.DeadlineExceeded):    abi.StatusTimeout,
+		classify(nats.ErrNoResponders):        abi.StatusUnavailable,
+		classify(jetstream.ErrStreamNotFound): abi.StatusUnavailable,
+	} {
+		if got := abi.StatusOf(fmt.Errorf("cannot x: %w", err)); got != want {
+			t.Errorf("StatusOf(%v) = %s, want %s", err, got, want)
+		}
+	}
+}
+
+func TestTransient(t *testing.T) {
+	for err, want := range map[error]bool{
+		context.DeadlineExceeded:                         true,
+		nats.ErrNoResponders:                             true,
+		jetstream.ErrNoStreamResponse:                    true,
+		&jetstream.APIError{Code: 503, ErrorCode: 10008}: true,
+		&jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence}: false,
+		ErrHeld:                     false,
+		ErrNotHolder:                false,
+		context.Canceled:            false,
+		jetstream.ErrStreamNotFound: false,
+	} {
+		if got := transient(fmt.Errorf("wrapped: %w", err)); got != want {
+			t.Errorf("transient(%v) = %v, want %v", err, got, want)
+		}
+	}
+	// Trouble is retried until the bound; anything else is returned at once.
+	calls := 0
+	err := retrying(context.Background(), time.Now().Add(200*time.Millisecond), func(context.Context) error {
+		calls++
+		return nats.ErrNoResponders
+	})
+	if !errors.Is(err, nats.ErrNoResponders) || calls < 2 {
+		t.Errorf("retrying trouble: %v after %d calls; want it retried, then returned", err, calls)
+	}
+	calls = 0
+	err = retrying(context.Background(), time.Time{}, func(context.Context) error {
+		calls++
+		return ErrHeld
+	})
+	if !errors.Is(err, ErrHeld) || calls != 1 {
+		t.Errorf("retrying ErrHeld: %v after %d calls; want one call", err, calls)
 	}
 }
