@@ -76,7 +76,7 @@ func isConflict(err error) bool {
 
 // show quotes a lock name for a message, cut short when long.
 func show(name []byte) string {
-	const most = 64
+	const most = 32
 	if len(name) > most {
 		return fmt.Sprintf("%q... (%d bytes)", name[:most], len(name))
 	}
@@ -91,8 +91,11 @@ func heldBy(h Info) string {
 	in := time.Until(h.Expires).Round(time.Millisecond)
 	if in < 0 {
 		return fmt.Sprintf("node %q holds it under token %d; it expired at %s and the server frees it any moment",
-			h.Owner, h.Token, h.Expires.Format(time.RFC3339Nano))
+			h.Owner, h.Token, clock(h.Expires))
 	}
 	return fmt.Sprintf("node %q holds it under token %d until %s (in %s) unless renewed",
-		h.Owner, h.Token, h.Expires.Format(time.RFC3339Nano), in)
+		h.Owner, h.Token, clock(h.Expires), in)
 }
+
+// clock shows a time within minutes of now: the time of day, in UTC.
+func clock(t time.Time) string { return t.UTC().Format("15:04:05.000 UTC") }

@@ -154,9 +154,9 @@ func (t *Table) Holder(ctx context.Context, name []byte) (Info, error) {
 func owns(cur entry, token uint64) error {
 	switch {
 	case cur.free:
-		return fmt.Errorf("%w: token %d no longer holds it, nobody does (it expired or was released); acquire it again", ErrNotHolder, token)
+		return fmt.Errorf("%w: token %d does not hold it, nobody does (it expired or was released); acquire it again", ErrNotHolder, token)
 	case cur.info.Token != token:
-		return fmt.Errorf("%w: token %d no longer holds it; %s", ErrNotHolder, token, heldBy(cur.info))
+		return fmt.Errorf("%w: token %d does not hold it; %s", ErrNotHolder, token, heldBy(cur.info))
 	}
 	return nil
 }
