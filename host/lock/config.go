@@ -35,10 +35,11 @@ type Config struct {
 	// is a lock written by this package.
 	KV jetstream.KeyValue
 	// JS is the JetStream context KV was opened with, without a domain or
-	// API prefix. Renew writes through it (KeyValue.Update cannot set a
-	// per-key TTL, and a write without one would never expire) and reads
-	// go to the stream's leader through its connection (KeyValue.Get may
-	// be answered by a replica that lags).
+	// API prefix. Acquire and Renew write through it, publishing to the
+	// key's subject with compare-and-set and TTL headers (KeyValue.Update
+	// takes no TTL, and a write without one would never expire); reads go
+	// to the stream's leader through its connection (KeyValue.Get may be
+	// answered by a replica that lags).
 	JS jetstream.JetStream
 	// Owner is recorded in every lock this table takes, for diagnostics
 	// (who holds it): a node id, say. At most 256 bytes, no newline.
