@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ozanturksever/go-cluster/abi"
@@ -309,4 +311,25 @@ func (a *app) stopTermSubscription() {
 	if err := sub.Close(ctx); err != nil {
 		a.h.log.Warn("cannot stop event subscription", "app", a.dep.App, "err", err)
 	}
+}
+
+// answerSnapshot takes a snapshot of the database on request, off the
+// subscription's goroutine: a snapshot ships and writes a whole file.
+func (a *app) answerSnapshot(msg *nats.Msg) {
+	a.h.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(a.h.callCtx, time.Minute)
+		defer cancel()
+		// The shape of client.SnapshotReply.
+		var rep struct {
+			Snapshot wal.SnapshotInfo `json:"snapshot"`
+			Error    string           `json:"error,omitempty"`
+		}
+		info, err := a.db.Snapshot(ctx)
+		if err != nil {
+			rep.Error = err.Error()
+		}
+		rep.Snapshot = info
+		b, _ := json.Marshal(rep)
+		_ = msg.Respond(b)
+	})
 }

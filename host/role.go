@@ -358,8 +358,17 @@ func (r *role) subscribeActive() error {
 		unsubscribeAll(subs)
 		return err
 	}
+	subs = append(subs, s)
+	if r.a.db != nil {
+		s, err := h.nc.Subscribe(h.layout.DBSnapshotSubject(m.Name), r.a.answerSnapshot)
+		if err != nil {
+			unsubscribeAll(subs)
+			return err
+		}
+		subs = append(subs, s)
+	}
 	r.mu.Lock()
-	r.subs = append(subs, s)
+	r.subs = subs
 	r.mu.Unlock()
 	return nil
 }

@@ -17,6 +17,7 @@
 //	gc.P.active.A.M    A's method on its active instance (standbys forward there)
 //	gc.P.node.N.A.M    A's method on node N (ring calls forward to the owner)
 //	gc.P.ctl.stepdown.A  asks A's active to hand over; it replies its node id
+//	gc.P.ctl.dbsnapshot.A  asks A's active to snapshot its database now
 //	gc_P_db_A          object store: A's database replica (Litestream LTX files)
 //	gc_P_wal           KV: A -> the fence of A's database writer (token, first TXID)
 //	gc_P_locks_A       KV: A's named locks (per-key TTL)
@@ -100,6 +101,11 @@ func (l Layout) ActiveSubject(app, method string) string {
 // NodeSubject is where node takes app's method calls.
 func (l Layout) NodeSubject(node, app, method string) string {
 	return "gc." + l.platform + ".node." + node + "." + app + "." + method
+}
+
+// DBSnapshotSubject asks app's active instance to snapshot its database.
+func (l Layout) DBSnapshotSubject(app string) string {
+	return "gc." + l.platform + ".ctl.dbsnapshot." + app
 }
 
 // StepdownSubject asks app's active instance to hand over.

@@ -42,6 +42,7 @@ func init() {
 		"drain":    {"move everything off a node and keep it off", "[flags] NODE", runDrain},
 		"uncordon": {"let a cordoned or draining node take placements again", "[flags] NODE", runUncordon},
 		"move":     {"run an app on a node first (a singleton's active)", "[flags] APP --to NODE | --clear", runMove},
+		"db":       {"a database's snapshots: snapshot, snapshots, export, restore", "snapshot|snapshots|export|restore [flags] APP", runDB},
 		"stepdown": {"make an app's active hand over to another node", "[flags] APP", runStepdown},
 	}
 }
