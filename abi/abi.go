@@ -272,7 +272,7 @@ const (
 
 // Lock bounds, in milliseconds as lock_acquire and lock_renew take them.
 const (
-	MinLockTTL  = 100
+	MinLockTTL  = 1000 // the server counts message TTLs in whole seconds
 	MaxLockTTL  = 5 * 60 * 1000
 	MaxLockWait = 30 * 1000
 )

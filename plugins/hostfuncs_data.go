@@ -138,7 +138,7 @@ func hostLockAcquire(ctx context.Context, _ api.Module, stack []uint64) {
 	wait, ok3 := lockMillis(stack[3], 0, abi.MaxLockWait)
 	tokenPtr, ok4 := in.rev(stack[4])
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		in.invalid(stack, "lock_acquire: bad name, ttl (100ms to 5m), wait (0 to 30s) or token pointer")
+		in.invalid(stack, "lock_acquire: bad name, ttl (1s to 5m), wait (0 to 30s) or token pointer")
 		return
 	}
 	token, err := in.app.caps.LockAcquire(in.context(), name, ttl, wait)
@@ -159,7 +159,7 @@ func hostLockRenew(ctx context.Context, _ api.Module, stack []uint64) {
 	name, ok1 := in.key(stack[0], stack[1])
 	ttl, ok2 := lockMillis(stack[3], abi.MinLockTTL, abi.MaxLockTTL)
 	if !ok1 || !ok2 {
-		in.invalid(stack, "lock_renew: bad name or ttl (100ms to 5m)")
+		in.invalid(stack, "lock_renew: bad name or ttl (1s to 5m)")
 		return
 	}
 	if err := in.app.caps.LockRenew(in.context(), name, stack[2], ttl); err != nil {

@@ -115,7 +115,7 @@ const (
 // Lock bounds in milliseconds, as lock_acquire and lock_renew take them;
 // lock.go exports them as durations.
 const (
-	minLockTTLMillis  = 100
+	minLockTTLMillis  = 1000
 	maxLockTTLMillis  = 5 * 60 * 1000
 	maxLockWaitMillis = 30 * 1000
 )

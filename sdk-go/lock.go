@@ -49,7 +49,7 @@ type Held struct {
 
 var (
 	errBadLockName = &Error{Status: StatusInvalid, Message: "lock name must be 1 to 512 bytes"}
-	errBadLockTTL  = &Error{Status: StatusInvalid, Message: "lock TTL must be 100ms to 5m"}
+	errBadLockTTL  = &Error{Status: StatusInvalid, Message: "lock TTL must be 1s to 5m"}
 	errBadLockWait = &Error{Status: StatusInvalid, Message: "lock wait must be 0 to 30s"}
 )
 

@@ -19,7 +19,7 @@ func TestLock(t *testing.T) {
 	if held.Name() != "report" || held.Token() != 1 {
 		t.Errorf("held %q with token %d", held.Name(), held.Token())
 	}
-	if err := held.Renew(150 * time.Millisecond); err != nil {
+	if err := held.Renew(1500 * time.Millisecond); err != nil {
 		t.Errorf("Renew: %v", err)
 	}
 	if err := held.Release(); err != nil {
@@ -31,9 +31,9 @@ func TestLock(t *testing.T) {
 	}
 	want := []memLockCall{
 		{"acquire", "report", 0, 60000, 0},
-		{"renew", "report", 1, 150, 0},
+		{"renew", "report", 1, 1500, 0},
 		{"release", "report", 1, 0, 0},
-		{"acquire", "report", 0, 100, 2000},
+		{"acquire", "report", 0, 1000, 2000},
 	}
 	if !reflect.DeepEqual(h.lockCalls, want) {
 		t.Errorf("host saw %+v, want %+v", h.lockCalls, want)
@@ -82,11 +82,11 @@ func TestLockRefusedBeforeTheHost(t *testing.T) {
 	}{
 		{"", time.Second, nil, "lock name must be 1 to 512 bytes"},
 		{strings.Repeat("n", MaxKeyLen+1), time.Second, nil, "lock name must be 1 to 512 bytes"},
-		{"n", MinLockTTL - time.Millisecond, nil, "lock TTL must be 100ms to 5m"},
-		{"n", 0, nil, "lock TTL must be 100ms to 5m"},
-		{"n", -time.Second, nil, "lock TTL must be 100ms to 5m"},
-		{"n", MaxLockTTL + time.Microsecond, nil, "lock TTL must be 100ms to 5m"},
-		{"n", 1 << 62, nil, "lock TTL must be 100ms to 5m"},
+		{"n", MinLockTTL - time.Millisecond, nil, "lock TTL must be 1s to 5m"},
+		{"n", 0, nil, "lock TTL must be 1s to 5m"},
+		{"n", -time.Second, nil, "lock TTL must be 1s to 5m"},
+		{"n", MaxLockTTL + time.Microsecond, nil, "lock TTL must be 1s to 5m"},
+		{"n", 1 << 62, nil, "lock TTL must be 1s to 5m"},
 		{"n", time.Second, []LockOption{WaitFor(-time.Millisecond)}, "lock wait must be 0 to 30s"},
 		{"n", time.Second, []LockOption{WaitFor(MaxLockWait + time.Microsecond)}, "lock wait must be 0 to 30s"},
 	}
@@ -110,8 +110,8 @@ func TestLockRefusedBeforeTheHost(t *testing.T) {
 	if _, err := Lock("b", MinLockTTL-time.Microsecond, WaitFor(time.Microsecond)); err != nil {
 		t.Errorf("Lock just under MinLockTTL, rounding up to it: %v", err)
 	}
-	if got := h.lockCalls[1]; got.ttlMS != 100 || got.waitMS != 1 {
-		t.Errorf("host saw %+v, want ttl 100ms and wait 1ms", got)
+	if got := h.lockCalls[1]; got.ttlMS != 1000 || got.waitMS != 1 {
+		t.Errorf("host saw %+v, want ttl 1s and wait 1ms", got)
 	}
 }
 
