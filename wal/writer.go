@@ -1,0 +1,395 @@
+package wal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/litestream"
+	"github.com/superfly/ltx"
+)
+
+// writer is the DB while it is the app's writer: Litestream capturing the
+// WAL into LTX files and compacting them, our client shipping them into
+// this generation's prefix, one SQLite connection taking the writes.
+type writer struct {
+	d     *DB
+	gen   uint64
+	token uint64
+
+	conn   *sql.DB // the one writing connection
+	ldb    *litestream.DB
+	store  *litestream.Store
+	client *client
+
+	writeMu   sync.Mutex
+	accepting bool // guarded by writeMu
+
+	committed atomic.Uint64 // commits so far
+	shipMu    sync.Mutex
+	shipped   uint64 // commits known to be in the replica; guarded by shipMu
+	halted    bool   // Litestream is stopping or stopped; guarded by shipMu
+
+	fenced     atomic.Bool
+	fencedOnce sync.Once
+	fencedCh   chan struct{}
+
+	cancel    context.CancelFunc
+	done      chan struct{}
+	storeOnce sync.Once
+}
+
+// Litestream settings that Config does not expose.
+const (
+	// busyTimeout: how long a statement waits for a lock (Litestream's
+	// checkpoints take the write lock briefly) before SQLITE_BUSY.
+	busyTimeout = 5 * time.Second
+	// l0Retention: how long L0 files outlive their compaction into L1.
+	// Followers that fall behind further bridge with L1 files.
+	l0Retention = time.Minute
+	// shipTimeout bounds one background ship.
+	shipTimeout = 30 * time.Second
+	// firstCollect: the first sweep for void files after a promotion.
+	firstCollect = 10 * time.Second
+)
+
+// compactionLevels are Litestream's defaults, copied so that nothing
+// shares the package-level slice.
+func compactionLevels() litestream.CompactionLevels {
+	var out litestream.CompactionLevels
+	for _, l := range litestream.DefaultCompactionLevels {
+		c := *l
+		out = append(out, &c)
+	}
+	return out
+}
+
+// writerDSN opens the database in WAL mode with automatic checkpoints off
+// (Litestream checkpoints, after it has copied the WAL). synchronous=NORMAL:
+// the local file is disposable; what counts is the replica.
+func writerDSN(path string) string {
+	return fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_journal_mode=WAL&_pragma=wal_autocheckpoint(0)&_synchronous=NORMAL&_txlock=immediate",
+		path, busyTimeout.Milliseconds())
+}
+
+func readerDSN(path string) string {
+	return fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=query_only(1)", path, busyTimeout.Milliseconds())
+}
+
+// startWriter turns the caught-up local copy at TXID m into the writer of
+// generation gen. It returns once the database state is shipped as the
+// generation's first file, so the writer's first acknowledged write never
+// waits for that.
+func (d *DB) startWriter(ctx context.Context, gen, token, m uint64) (*writer, error) {
+	path := d.cfg.Path
+	if err := os.RemoveAll(metaDir(path)); err != nil {
+		return nil, err
+	}
+	conn, err := sql.Open("sqlite", writerDSN(path))
+	if err != nil {
+		return nil, err
+	}
+	conn.SetMaxOpenConns(1)
+	if err := conn.PingContext(ctx); err != nil { // switches the file to WAL
+		conn.Close()
+		return nil, mapSQLError(err, true)
+	}
+	w := &writer{d: d, gen: gen, token: token, conn: conn, accepting: true, fencedCh: make(chan struct{})}
+	if err := w.openLitestream(ctx, m); err != nil {
+		if w.store != nil {
+			w.stopStore(ctx)
+		}
+		conn.Close()
+		return nil, err
+	}
+	w.committed.Store(1) // the state as restored, shipped below
+	if err := w.ship(ctx); err != nil {
+		w.stopStore(ctx)
+		conn.Close()
+		return nil, fmt.Errorf("wal: first ship of generation %d: %w", gen, err)
+	}
+	return w, nil
+}
+
+// openLitestream starts Litestream on the local copy at TXID m. Its local
+// state is made to say "at m" (see primeLocalPos), so its first LTX file
+// is TXID m+1, the first TXID of this generation.
+func (w *writer) openLitestream(ctx context.Context, m uint64) error {
+	d := w.d
+	w.ldb = litestream.NewDB(d.cfg.Path)
+	w.client = &client{cat: d.cat, gen: w.gen, log: d.log, fenced: w.markFenced, uploaded: ltx.TXID(m)}
+	if m > 0 {
+		if err := primeLocalPos(w.ldb, d.cfg.Path, ltx.TXID(m)); err != nil {
+			return err
+		}
+	}
+	r := litestream.NewReplicaWithClient(w.ldb, w.client)
+	r.MonitorEnabled = false // we ship, on our schedule and on the sync path
+	r.SetPos(ltx.Pos{TXID: ltx.TXID(m)})
+	w.ldb.Replica = r
+	w.ldb.MonitorInterval = 0 // the same: no background WAL sync of its own
+	w.ldb.BusyTimeout = busyTimeout
+	w.store = litestream.NewStore([]*litestream.DB{w.ldb}, compactionLevels())
+	w.store.SnapshotInterval = d.cfg.SnapshotInterval
+	w.store.SnapshotRetention = d.cfg.Retention
+	w.store.Logger = d.log.With("litestream", "store")
+	w.store.SetL0Retention(l0Retention)
+	w.store.SetShutdownSyncTimeout(0) // one final attempt, bounded by the caller
+	w.ldb.SetLogger(d.log.With("litestream", filepath.Base(d.cfg.Path)))
+	return w.store.Open(ctx)
+}
+
+// primeLocalPos writes the one local L0 file Litestream reads its position
+// from: TXID m, recorded at the start of a WAL that will not match the
+// real one, so Litestream's first sync writes TXID m+1 as a full snapshot
+// of the database. Without it Litestream would start over at TXID 1. The
+// file holds every page of the database at m: Litestream's compaction
+// prefers local L0 files to the replica's, and a full image of state m is
+// a correct stand-in for the real file m in any merge.
+func primeLocalPos(ldb *litestream.DB, path string, m ltx.TXID) error {
+	name := ldb.LTXPath(0, m, m)
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	pageSize, pages, err := dbGeometry(path)
+	if err != nil {
+		return err
+	}
+	hdr := ltx.Header{
+		Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: pageSize, Commit: pages,
+		MinTXID: m, MaxTXID: m, Timestamp: time.Now().UnixMilli(), WALOffset: litestream.WALHeaderSize,
+	}
+	if err := encodePages(f, path, hdr); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// dbGeometry reads a database file's page size and page count.
+func dbGeometry(path string) (pageSize, pages uint32, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	hdr := make([]byte, 100)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return 0, 0, fmt.Errorf("wal: read database header: %w", err)
+	}
+	pageSize = headerPageSize(hdr[16:18])
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	return pageSize, uint32(fi.Size() / int64(pageSize)), nil
+}
+
+// run ships on SyncInterval, sweeps void files now and then, and stops
+// Litestream once fenced.
+func (w *writer) run() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel, w.done = cancel, make(chan struct{})
+	go func() {
+		defer close(w.done)
+		w.loop(ctx)
+	}()
+}
+
+func (w *writer) loop(ctx context.Context) {
+	tick := time.NewTicker(w.d.cfg.SyncInterval)
+	defer tick.Stop()
+	sweep := time.NewTimer(firstCollect)
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.fencedCh:
+			w.halt(ctx)
+			return
+		case <-tick.C:
+			if w.committed.Load() > w.shippedCount() {
+				w.shipBounded(ctx)
+			}
+		case <-sweep.C:
+			if err := w.collect(ctx); err != nil && !errors.Is(err, ErrFenced) {
+				w.d.st.failed(err)
+			}
+			sweep.Reset(w.d.cfg.SnapshotInterval)
+		}
+	}
+}
+
+func (w *writer) shipBounded(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, shipTimeout)
+	defer cancel()
+	if err := w.ship(ctx); err != nil && !errors.Is(err, ErrFenced) {
+		w.d.log.Warn("wal: shipping to the replica failed; retrying", "err", err)
+	}
+}
+
+func (w *writer) shippedCount() uint64 {
+	w.shipMu.Lock()
+	defer w.shipMu.Unlock()
+	return w.shipped
+}
+
+// ship makes every commit made before the call durable in the replica:
+// Litestream turns the WAL into L0 files, the replica uploads them, and a
+// compare-and-set on the fence record proves this generation was still
+// current after the uploads. Concurrent callers share one ship: a caller
+// whose commit an earlier ship already covered returns at once.
+func (w *writer) ship(ctx context.Context) error {
+	want := w.committed.Load()
+	w.shipMu.Lock()
+	defer w.shipMu.Unlock()
+	if w.shipped >= want {
+		return nil
+	}
+	if w.fenced.Load() {
+		return ErrFenced
+	}
+	if w.halted {
+		return ErrNotWriter
+	}
+	upto, start := w.committed.Load(), time.Now()
+	err := w.shipOnce(ctx)
+	if err != nil {
+		w.d.st.failed(err)
+		return err
+	}
+	w.shipped = upto
+	pos, _ := w.ldb.Pos()
+	w.d.st.shippedAt(uint64(pos.TXID), uint64(w.client.uploadedTXID()), upto == w.committed.Load(), start)
+	return nil
+}
+
+func (w *writer) shipOnce(ctx context.Context) error {
+	if err := w.ldb.Sync(ctx); err != nil {
+		return fmt.Errorf("wal: capture the WAL: %w", err)
+	}
+	if err := w.ldb.Replica.Sync(ctx); err != nil {
+		// A failed sync makes Litestream forget its position and look it
+		// up among L0 files next time, which may predate this generation;
+		// it is known exactly.
+		w.ldb.Replica.SetPos(ltx.Pos{TXID: w.client.uploadedTXID()})
+		if errors.Is(err, ErrFenced) {
+			return ErrFenced
+		}
+		return fmt.Errorf("wal: upload to the replica: %w", err)
+	}
+	return w.client.confirm(ctx)
+}
+
+// markFenced turns the writer read-only for good.
+func (w *writer) markFenced() {
+	w.fencedOnce.Do(func() {
+		w.fenced.Store(true)
+		close(w.fencedCh)
+		w.d.st.fence()
+		w.d.log.Warn("wal: a newer generation exists; this writer is fenced", "generation", w.gen)
+	})
+}
+
+// collect deletes void files (those of generations the record voids, or
+// uploaded past a generation's boundary) and trims the record. Files of
+// generations newer than the record's last are left alone: an import
+// uploads its snapshot before it is finalized.
+func (w *writer) collect(ctx context.Context) error {
+	v := w.d.cat.view()
+	last := v.rec.lastGen()
+	var void []object
+	left := make(map[uint64]bool)
+	for _, o := range v.all {
+		if o.gen <= last && !v.rec.valid(o.gen, uint64(o.info.MaxTXID)) {
+			void = append(void, o)
+			continue
+		}
+		left[o.gen] = true
+	}
+	if len(void) > 0 {
+		if err := w.client.confirm(ctx); err != nil {
+			return err
+		}
+		if err := w.client.deleteObjects(ctx, void); err != nil {
+			return err
+		}
+		w.d.log.Info("wal: deleted void files from the replica", "files", len(void))
+	}
+	return w.client.trim(ctx, func(gen uint64) bool { return !left[gen] })
+}
+
+// stopAccepting refuses writes from now on and waits for the one running.
+func (w *writer) stopAccepting() {
+	w.writeMu.Lock()
+	w.accepting = false
+	w.writeMu.Unlock()
+}
+
+func (w *writer) stopLoop() {
+	if w.cancel != nil {
+		w.cancel()
+		<-w.done
+	}
+}
+
+// halt stops Litestream once no ship runs, and keeps ships from running
+// after it.
+func (w *writer) halt(ctx context.Context) {
+	w.shipMu.Lock()
+	w.halted = true
+	// Litestream's last sync on close must not checkpoint: a checkpoint
+	// writes a row of its own that it would leave out of the replica.
+	w.ldb.CheckpointInterval = 0
+	w.ldb.MinCheckpointPageN = math.MaxInt32
+	w.shipMu.Unlock()
+	w.stopStore(ctx)
+}
+
+func (w *writer) stopStore(ctx context.Context) {
+	w.storeOnce.Do(func() {
+		if err := w.store.Close(ctx); err != nil && !errors.Is(err, ErrFenced) {
+			w.d.log.Debug("wal: closing Litestream", "err", err)
+		}
+	})
+}
+
+// stop ends the writer: no more writes, a last ship bounded by ctx,
+// Litestream stopped. clean says the local copy is exactly what the
+// replica holds under this still-current generation, so it can go on as
+// a standby's copy without a restore.
+func (w *writer) stop(ctx context.Context) (clean bool, err error) {
+	w.stopAccepting()
+	w.stopLoop()
+	if !w.fenced.Load() {
+		err = w.ship(ctx)
+	}
+	w.halt(ctx)
+	defer w.conn.Close()
+	if w.fenced.Load() {
+		if n := w.committed.Load() - w.shippedCount(); n > 0 {
+			err = fmt.Errorf("%w: %d commits made here never reached the replica", ErrFenced, n)
+		}
+		return false, err
+	}
+	if err != nil {
+		return false, err
+	}
+	pos, perr := w.ldb.Pos()
+	if perr != nil || pos.TXID != w.client.uploadedTXID() {
+		return false, nil
+	}
+	return w.client.confirm(ctx) == nil, nil
+}
