@@ -1,0 +1,109 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/internal/natstest"
+	"github.com/ozanturksever/go-cluster/internal/testwait"
+)
+
+func TestStandbyFollowsWriter(t *testing.T) {
+	p := newPlatform(t)
+	a := open(t, p.config(t, "a", Async))
+	b := open(t, p.config(t, "b", Async))
+	promote(t, a, 1)
+	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)")
+	for i := range 20 {
+		exec(t, a, "INSERT INTO t (s) VALUES (?)", abi.Text(fmt.Sprint("row ", i)))
+	}
+	waitCount(t, b, "t", 20)
+	if _, err := b.Exec(ctxLong(t), "INSERT INTO t (s) VALUES ('x')", nil); !errors.Is(err, ErrNotWriter) {
+		t.Fatalf("write on the standby: %v", err)
+	}
+	// A standby opened later starts from the replica.
+	c := open(t, p.config(t, "c", Async))
+	if n := count(c, "t"); n != 20 {
+		t.Fatalf("late standby has %d rows", n)
+	}
+	exec(t, a, "UPDATE t SET s = 'changed' WHERE id = 5")
+	exec(t, a, "DELETE FROM t WHERE id > 10")
+	waitCount(t, b, "t", 10)
+	testwait.For(t, waitLong, poll, "the update on the standby", func() bool {
+		r, err := b.Query(ctxLong(t), "SELECT s FROM t WHERE id = 5", nil, 0)
+		return err == nil && len(r.Rows) == 1 && r.Rows[0][0].String() == "changed"
+	})
+	st := b.Status()
+	if st.Role != RoleStandby || st.LocalTXID == 0 || st.LocalTXID != st.ReplicaTXID {
+		t.Fatalf("standby status %+v", st)
+	}
+	if st := a.Status(); st.Role != RoleWriter || st.Generation != 1 || st.Token != 1 {
+		t.Fatalf("writer status %+v", st)
+	}
+}
+
+// The writer dies without a word (its NATS connection cut, no Demote):
+// every write it acknowledged under Sync is on the promoted standby.
+func TestFailoverKeepsAcknowledgedWrites(t *testing.T) {
+	p := newPlatform(t)
+	ncA := natstest.Connect(t, p.srv.ClientURL())
+	cfgA := p.config(t, "a", Sync)
+	cfgA.Replica, cfgA.Fences = p.buckets(t, ncA, "app")
+	a := open(t, cfgA)
+	b := open(t, p.config(t, "b", Sync))
+	promote(t, a, 1)
+	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+	const n = 50
+	for i := range n {
+		exec(t, a, "INSERT INTO t (id) VALUES (?)", abi.Integer(int64(i)))
+	}
+	ncA.Close() // a is gone; it never shipped anything it did not acknowledge
+	promote(t, b, 2)
+	if got := count(b, "t"); got != n {
+		t.Fatalf("the new writer has %d rows, %d were acknowledged", got, n)
+	}
+	exec(t, b, "INSERT INTO t (id) VALUES (?)", abi.Integer(n))
+	if _, err := a.Exec(ctxLong(t), "INSERT INTO t (id) VALUES (1000)", nil); err == nil {
+		t.Fatal("the cut-off writer acknowledged a write")
+	}
+	c := open(t, p.config(t, "c", Sync))
+	if got := count(c, "t"); got != n+1 {
+		t.Fatalf("a fresh restore has %d rows, want %d", got, n+1)
+	}
+}
+
+func TestDemoteThenFollow(t *testing.T) {
+	p := newPlatform(t)
+	a := open(t, p.config(t, "a", Async))
+	b := open(t, p.config(t, "b", Async))
+	promote(t, a, 1)
+	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+	exec(t, a, "INSERT INTO t (id) VALUES (1), (2), (3)")
+	if err := a.Demote(ctxLong(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Exec(ctxLong(t), "INSERT INTO t (id) VALUES (4)", nil); !errors.Is(err, ErrNotWriter) {
+		t.Fatalf("write after demote: %v", err)
+	}
+	if got := count(a, "t"); got != 3 {
+		t.Fatalf("demoted copy has %d rows", got)
+	}
+	promote(t, b, 2)
+	if got := count(b, "t"); got != 3 {
+		t.Fatalf("new writer has %d rows", got)
+	}
+	exec(t, b, "INSERT INTO t (id) VALUES (4), (5)")
+	waitCount(t, a, "t", 5)
+	// And back: a takes over again from b.
+	if err := b.Demote(ctxLong(t)); err != nil {
+		t.Fatal(err)
+	}
+	promote(t, a, 3)
+	exec(t, a, "INSERT INTO t (id) VALUES (6)")
+	waitCount(t, b, "t", 6)
+	if st := a.Status(); st.Generation != 3 {
+		t.Fatalf("generation after the third promotion: %+v", st)
+	}
+}
