@@ -20,7 +20,8 @@ import (
 type Activation struct {
 	App, Node string
 	Token     uint64
-	Began     time.Time
+	Won       time.Time // the lease was won
+	Began     time.Time // the database was caught up and on_active returned
 	Ended     time.Time // zero while active
 }
 
@@ -242,6 +243,7 @@ func waitLeaseFree(ctx context.Context, h *Host, key string) (last string, err e
 // step-down is asked; it reports whether it stepped down on request.
 func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown bool) {
 	h, name := r.a.h, r.a.dep.App
+	won := time.Now()
 	seen := r.placementsSeen()
 	if err := r.a.promote(term); err != nil {
 		h.log.Error("cannot take over the database; stepping down", "app", name, "err", err)
@@ -258,7 +260,7 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	r.a.startTermSubscription(term)
 	// Active before subscribed: a call that arrives on the active subject
 	// is then always served here, never forwarded back to this node.
-	act := &Activation{App: name, Node: h.cfg.NodeID, Token: term.Token(), Began: time.Now()}
+	act := &Activation{App: name, Node: h.cfg.NodeID, Token: term.Token(), Won: won, Began: time.Now()}
 	r.mu.Lock()
 	r.active, r.term = true, term
 	r.mu.Unlock()
