@@ -315,7 +315,7 @@ func (d *DB) withLocalFile(change func() error) error {
 	if _, err := os.Stat(d.cfg.Path); err != nil {
 		return nil // no copy: Query says so until the follower restores one
 	}
-	r, err := sql.Open("sqlite", readerDSN(d.cfg.Path))
+	r, err := sql.Open(guestDriver, readerDSN(d.cfg.Path))
 	if err != nil {
 		return err
 	}

@@ -93,8 +93,10 @@ func sqliteKind(code int, writer bool) error {
 	case sqlite3.SQLITE_CONSTRAINT:
 		return abi.ErrConflict
 	case sqlite3.SQLITE_ERROR, sqlite3.SQLITE_MISUSE, sqlite3.SQLITE_RANGE,
-		sqlite3.SQLITE_MISMATCH, sqlite3.SQLITE_AUTH:
+		sqlite3.SQLITE_MISMATCH:
 		return abi.ErrInvalid
+	case sqlite3.SQLITE_AUTH:
+		return abi.ErrDenied // refused by the guest's policy (guard.go)
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT:
 		return abi.ErrTimeout
 	case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_FULL:

@@ -92,7 +92,7 @@ func (d *DB) startWriter(ctx context.Context, gen, token, m uint64) (*writer, er
 	if err := os.RemoveAll(metaDir(path)); err != nil {
 		return nil, err
 	}
-	conn, err := sql.Open("sqlite", writerDSN(path))
+	conn, err := sql.Open(guestDriver, writerDSN(path))
 	if err != nil {
 		return nil, err
 	}
