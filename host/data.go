@@ -61,7 +61,7 @@ func (w *writer) current() context.Context {
 
 // openDB opens the app's database as a follower of its replica.
 func (h *Host) openDB(ctx context.Context, m *manifest.Manifest) (*wal.DB, error) {
-	store, err := registry.EnsureObjectStore(ctx, h.js, jetstream.ObjectStoreConfig{
+	store, err := registry.EnsureObjectStore(ctx, h.dataJS, jetstream.ObjectStoreConfig{
 		Bucket: h.layout.AppDBStore(m.Name), Description: "go-cluster database of " + m.Name, Replicas: h.replicas,
 	})
 	if err != nil {

@@ -42,6 +42,8 @@ type Host struct {
 	ns       *server.Server // nil with an external NATS
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	dataNC   *nats.Conn // database replication's own connection
+	dataJS   jetstream.JetStream
 	registry *registry.Registry
 	replicas int // of every bucket this host creates
 	b        buckets
@@ -117,6 +119,14 @@ func (h *Host) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if h.js, err = jetstream.New(h.nc); err != nil {
+		return fmt.Errorf("cannot use JetStream: %w", err)
+	}
+	// Database replication gets a connection of its own: a large upload
+	// must not queue the lease renewals behind it.
+	if h.dataNC, err = h.connect(); err != nil {
+		return err
+	}
+	if h.dataJS, err = jetstream.New(h.dataNC); err != nil {
 		return fmt.Errorf("cannot use JetStream: %w", err)
 	}
 	h.replicas = h.cfg.replicas(1 + len(h.nc.DiscoveredServers()))
@@ -196,6 +206,7 @@ func (h *Host) Kill() {
 		return
 	}
 	h.nc.Close()
+	h.dataNC.Close()
 	if h.ns != nil {
 		h.ns.Shutdown()
 	}
@@ -330,6 +341,9 @@ func (h *Host) shutdown(ctx context.Context) {
 	if h.nc != nil {
 		_ = h.nc.Drain()
 		h.nc.Close()
+	}
+	if h.dataNC != nil {
+		h.dataNC.Close()
 	}
 	if h.ns != nil {
 		h.ns.Shutdown()
