@@ -44,6 +44,8 @@ type app struct {
 	db      *wal.DB // with data.db
 	writer  *writer
 	sub     *events.Subscription                // subscriptions that run on every node
+	reports sync.WaitGroup                      // the database's periodic status reports
+	stopRep context.CancelFunc
 	termSub atomic.Pointer[events.Subscription] // the active's durable subscription
 }
 
@@ -98,6 +100,9 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 			a.stop(context.WithoutCancel(ctx))
 			return nil, fmt.Errorf("cannot serve ring %s: %w", m.Name, err)
 		}
+	}
+	if a.db != nil {
+		a.startDBReports()
 	}
 	if !a.subscribesWithTerm() {
 		if a.sub, err = a.subscribe(ctx); err != nil {
@@ -348,6 +353,10 @@ func (a *app) stop(ctx context.Context) {
 	a.mu.Unlock()
 	a.workers.Wait()
 	a.forwards.Wait()
+	if a.stopRep != nil {
+		a.stopRep()
+		a.reports.Wait()
+	}
 	if a.sub != nil {
 		if err := a.sub.Close(ctx); err != nil {
 			a.h.log.Warn("cannot stop event subscription", "app", a.dep.App, "err", err)

@@ -333,3 +333,26 @@ func (a *app) answerSnapshot(msg *nats.Msg) {
 		_ = msg.Respond(b)
 	})
 }
+
+// dbReportInterval is how often a node reports its copy's position and
+// lag, which change without any role change.
+const dbReportInterval = 5 * time.Second
+
+func (a *app) startDBReports() {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stopRep = cancel
+	a.reports.Go(func() {
+		t := time.NewTicker(dbReportInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				rctx, rcancel := context.WithTimeout(ctx, time.Second)
+				a.h.reportRunning(rctx, a)
+				rcancel()
+			}
+		}
+	})
+}

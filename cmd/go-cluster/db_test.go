@@ -69,6 +69,9 @@ func TestCLIDatabaseSnapshots(t *testing.T) {
 	eventually(t, "rolled back to the snapshot", func(r result) bool { return r.stdout == "a\nb\n" },
 		"call", "--nats", first, "ledger", "ids")
 
+	eventually(t, "status shows the database's position", func(r result) bool { return strings.Contains(r.stdout, "[db txid ") },
+		"status", "--nats", first)
+
 	if r := cli(t, "", "db", "restore", "--nats", first, "ledger"); r.code != 2 || !strings.Contains(r.stderr, "--file") {
 		t.Errorf("restore without a source: %+v", r)
 	}

@@ -177,6 +177,9 @@ func roleCell(in client.Instance, rev uint64) string {
 	if !in.Placed && in.State == registry.StateRunning {
 		cell += " (leaving)"
 	}
+	if db := in.DB; db != nil && in.State == registry.StateRunning {
+		cell += fmt.Sprintf(" [db txid %d, lag %s]", db.TXID, time.Duration(db.LagMS)*time.Millisecond)
+	}
 	return cell
 }
 
