@@ -70,12 +70,18 @@ func (c *catalog) watch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer ow.Stop()
+	defer func() {
+		ow.Stop()
+		go drain(ow.Updates())
+	}()
 	kw, err := c.fs.kv.Watch(ctx, c.fs.key)
 	if err != nil {
 		return err
 	}
-	defer kw.Stop()
+	defer func() {
+		kw.Stop()
+		go drain(kw.Updates())
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -91,6 +97,13 @@ func (c *catalog) watch(ctx context.Context) error {
 			}
 			c.recordEvent(e)
 		}
+	}
+}
+
+// drain empties a stopped watcher's channel until the library closes it:
+// its delivery goroutine may be blocked sending one more update.
+func drain[T any](ch <-chan T) {
+	for range ch {
 	}
 }
 
