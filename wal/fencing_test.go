@@ -198,10 +198,11 @@ func TestPromotionUnderLoad(t *testing.T) {
 }
 
 // Right after a promotion Litestream compacts the former writer's L0
-// files together with the new writer's local position file into L1. The
-// state at the promotion's boundary, rebuilt through that L1 file, must be
-// the former writer's state.
-func TestCompactionAcrossPromotion(t *testing.T) {
+// files into L1, and it prefers its own local L0 files to the replica's.
+// The one local file a new writer starts with (its position, TXID m) must
+// therefore be a correct stand-in for the former writer's file m: a full
+// image of the database at m.
+func TestPrimedPositionIsFullImage(t *testing.T) {
 	p := newPlatform(t)
 	a := open(t, p.config(t, "a", Sync))
 	b := open(t, p.config(t, "b", Sync))
@@ -210,40 +211,129 @@ func TestCompactionAcrossPromotion(t *testing.T) {
 	for i := range 30 {
 		exec(t, a, "INSERT INTO t (s) VALUES (?)", abi.Text(fmt.Sprint("row ", i)))
 	}
+	m := ltx.TXID(a.Status().ReplicaTXID)
 	promote(t, b, 2)
-	m := b.w.Load().ldb
-	pos, err := m.Pos()
+	src, err := os.Open(b.w.Load().ldb.LTXPath(0, m, m))
 	if err != nil {
 		t.Fatal(err)
 	}
-	boundary := uint64(pos.TXID) - 1 // b's first file is a snapshot at boundary+1
-	var l1 object
-	testwait.For(t, waitLong, poll, "an L1 file of generation 2 ending at the boundary", func() bool {
-		objs, _ := listObjects(ctxLong(t), p.replica)
-		for _, o := range objs {
-			if o.gen == 2 && o.info.Level == 1 && uint64(o.info.MaxTXID) == boundary {
-				l1 = o
-				return true
+	defer src.Close()
+	path := filepath.Join(t.TempDir(), "image.db")
+	db, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writePages(db, ltx.NewDecoder(src)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if got := rowsOf(t, path); len(got) != 30 {
+		t.Fatalf("the image of TXID %d has %d rows", m, len(got))
+	}
+}
+
+// A standby that applied a file while a promotion was pending, which the
+// promotion then voided, notices and rebuilds its copy.
+func TestFollowerDropsVoidedFile(t *testing.T) {
+	p := newPlatform(t)
+	a := open(t, p.config(t, "a", Sync))
+	b := open(t, p.config(t, "b", Async))
+	promote(t, a, 1)
+	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+	exec(t, a, "INSERT INTO t (id) VALUES (1), (2)")
+	waitCount(t, b, "t", 2)
+	if err := a.Close(ctxLong(t)); err != nil {
+		t.Fatal(err)
+	}
+	fs := fenceStore{p.fences, "app"}
+	gen, err := fs.claim(ctxLong(t), 2, false, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The former writer's upload after the claim: still valid while the
+	// claim is pending, and it wrecks the copy that applies it.
+	tip := b.Status().ReplicaTXID
+	put(t, p.replica, objectName(1, 0, ltx.TXID(tip+1), ltx.TXID(tip+1)), garbageLTX(t, ltx.TXID(tip+1)))
+	testwait.For(t, waitLong, poll, "the standby to apply the upload", func() bool { return b.Status().LocalTXID == tip+1 })
+	rec, rev, err := fs.finalize(ctxLong(t), gen, tip+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.valid(1, tip+1) {
+		t.Fatalf("record %s still admits the upload (revision %d)", rec.encode(), rev)
+	}
+	waitCount(t, b, "t", 2)
+	if st := b.Status(); st.LocalTXID != tip {
+		t.Fatalf("standby after the rebuild: %+v", st)
+	}
+}
+
+// The writer's sweep deletes what no record admits and trims generations
+// with no files left from the front of the record; a fenced writer of a
+// trimmed generation uploads in vain.
+func TestSweepTrimsGenerations(t *testing.T) {
+	p := newPlatform(t)
+	ctx := ctxLong(t)
+	a := open(t, p.config(t, "a", Sync))
+	promote(t, a, 1)
+	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+	exec(t, a, "INSERT INTO t (id) VALUES (1), (2)")
+	if err := a.Demote(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fs := fenceStore{p.fences, "app"}
+	if _, err := fs.claim(ctx, 2, false, 0); err != nil { // a promotion that died pending
+		t.Fatal(err)
+	}
+	b := open(t, p.config(t, "b", Sync))
+	promote(t, b, 3)
+	exec(t, b, "INSERT INTO t (id) VALUES (3)")
+	if _, err := b.Snapshot(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Retention would delete generation 1's files once the snapshot
+	// covers them; here they go at once.
+	objs, err := listObjects(ctx, p.replica)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.gen == 1 {
+			if err := p.replica.Delete(ctx, o.name); err != nil {
+				t.Fatal(err)
 			}
 		}
-		return false
+	}
+	put(t, p.replica, objectName(1, 0, 100, 100), garbageLTX(t, 100))
+	w := b.w.Load()
+	testwait.For(t, waitLong, poll, "the catalog to see the changes", func() bool {
+		var names []string
+		for _, o := range b.cat.view().all {
+			if o.gen == 1 {
+				names = append(names, o.name)
+			}
+		}
+		return len(names) == 1 && names[0] == objectName(1, 0, 100, 100)
 	})
-	v, err := loadView(ctxLong(t), p.replica, fenceStore{p.fences, "app"}, logNone)
+	if err := w.collect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, _, err := fs.read(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "at-boundary.db")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
+	if len(rec.Gens) != 1 || rec.Gens[0].Gen != 3 {
+		t.Fatalf("record after the sweep: %s", rec.encode())
 	}
-	// Without L0 files of generation 1 the plan must go through l1.
-	v.levels[0] = nil
-	if _, err := buildDatabase(ctxLong(t), v, boundary, t.TempDir(), f); err != nil {
-		t.Fatal(err)
+	if _, err := p.replica.GetInfo(ctx, objectName(1, 0, 100, 100)); err == nil {
+		t.Fatal("the void upload is still there")
 	}
-	f.Close()
-	if got := rowsOf(t, path); len(got) != 30 {
-		t.Fatalf("state at TXID %d through %s has %d rows", boundary, l1.name, len(got))
+	put(t, p.replica, objectName(1, 0, 101, 101), garbageLTX(t, 101))
+	c := open(t, p.config(t, "c", Sync))
+	if got := count(c, "t"); got != 3 {
+		t.Fatalf("a fresh restore after the trim has %d rows", got)
 	}
+	exec(t, b, "INSERT INTO t (id) VALUES (4)")
+	waitCount(t, c, "t", 4)
+	waitCount(t, a, "t", 4)
 }
