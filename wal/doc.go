@@ -48,9 +48,11 @@
 //  3. Finalize: set the generation's first TXID to the copy's TXID + 1,
 //     which fixes the former generation's boundary.
 //  4. Start Litestream on the copy. Its local state is primed to say
-//     "at TXID m" with a file holding the full page image of state m, so
-//     its first LTX file is TXID m+1: a full snapshot of the database.
-//     Promote returns once that is shipped.
+//     "at TXID m, at the start of the current WAL", so its first LTX file
+//     is TXID m+1 holding only what changed since: promotion does not
+//     re-ship the database. Promote returns once that file is shipped;
+//     compaction starts after the primed file is gone, since Litestream
+//     prefers local files to the replica's.
 //
 // A pending generation never wrote (a writer writes only once finalized),
 // and only the last generation can be finalized, so pending generations
@@ -106,8 +108,10 @@
 //
 // # Costs
 //
-// Each promotion uploads the whole database once (the snapshot at m+1);
-// Litestream's snapshot schedule usually adds a level 9 snapshot right
-// after. Open restores the whole database. Litestream adds two tables of
-// its own to the database (_litestream_seq, _litestream_lock).
+// Open restores the whole database; a promotion applies what its copy
+// lacks and ships one small file. Litestream snapshots on its own
+// schedule (SnapshotInterval, aligned to the clock), so a new writer
+// snapshots at once only if its predecessor had not in the current
+// interval. Litestream adds two tables of its own to the database
+// (_litestream_seq, _litestream_lock).
 package wal

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benbjohnson/litestream"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/superfly/ltx"
 
@@ -197,39 +198,77 @@ func TestPromotionUnderLoad(t *testing.T) {
 	waitCount(t, a, "t", want)
 }
 
-// Right after a promotion Litestream compacts the former writer's L0
-// files into L1, and it prefers its own local L0 files to the replica's.
-// The one local file a new writer starts with (its position, TXID m) must
-// therefore be a correct stand-in for the former writer's file m: a full
-// image of the database at m.
-func TestPrimedPositionIsFullImage(t *testing.T) {
+// A promotion ships what changed since the former writer's last file, not
+// the database. Litestream's compaction across the boundary (which must
+// read the former writer's file m from the replica, not a local stand-in)
+// rebuilds the same state as the L0 files do.
+func TestPromotionIsIncremental(t *testing.T) {
 	p := newPlatform(t)
+	ctx := ctxLong(t)
 	a := open(t, p.config(t, "a", Sync))
 	b := open(t, p.config(t, "b", Sync))
 	promote(t, a, 1)
-	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)")
+	exec(t, a, "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT, big BLOB)")
 	for i := range 30 {
-		exec(t, a, "INSERT INTO t (s) VALUES (?)", abi.Text(fmt.Sprint("row ", i)))
+		exec(t, a, "INSERT INTO t (s, big) VALUES (?, ?)", abi.Text(fmt.Sprint("row ", i)), abi.Blob(bytes.Repeat([]byte{byte(i)}, 10_000)))
 	}
 	m := ltx.TXID(a.Status().ReplicaTXID)
 	promote(t, b, 2)
-	src, err := os.Open(b.w.Load().ldb.LTXPath(0, m, m))
+	w := b.w.Load()
+	if _, err := os.Stat(w.ldb.LTXPath(0, m, m)); !os.IsNotExist(err) {
+		t.Fatalf("the primed position file outlived the first sync: %v", err)
+	}
+	objs, err := listObjects(ctx, p.replica)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
-	path := filepath.Join(t.TempDir(), "image.db")
-	db, err := os.Create(path)
+	var first object
+	for _, o := range objs {
+		if o.gen == 2 && o.info.Level == 0 && o.info.MinTXID == m+1 {
+			first = o
+		}
+	}
+	if first.name == "" || first.info.Size > 32<<10 {
+		t.Fatalf("generation 2's first file %q is %d bytes; the database is over 300 kB", first.name, first.info.Size)
+	}
+	exec(t, b, "INSERT INTO t (s) VALUES ('after')")
+	if _, err := w.ldb.Compact(ctx, 1); err != nil && !errors.Is(err, litestream.ErrNoCompaction) {
+		t.Fatal(err)
+	}
+	v, err := loadView(ctx, p.replica, fenceStore{p.fences, "app"}, logNone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writePages(db, ltx.NewDecoder(src)); err != nil {
+	var l1 ltx.FileInfo
+	for _, f := range v.levels[1] {
+		if v.genOf(f) == 2 && f.MinTXID <= m && f.MaxTXID > m {
+			l1 = f
+		}
+	}
+	if l1.MaxTXID == 0 {
+		t.Fatalf("no L1 file of generation 2 across TXID %d: %+v", m, v.levels[1])
+	}
+	viaL0, viaL1 := *v, *v
+	viaL0.levels[1], viaL0.levels[2], viaL0.levels[3] = nil, nil, nil
+	viaL1.levels[0] = nil
+	r0, r1 := buildRows(t, &viaL0, l1.MaxTXID), buildRows(t, &viaL1, l1.MaxTXID)
+	if len(r0) < 30 || fmt.Sprint(r0) != fmt.Sprint(r1) {
+		t.Fatalf("state at TXID %d: %d rows from L0 files, %d through L1", l1.MaxTXID, len(r0), len(r1))
+	}
+}
+
+func buildRows(t *testing.T, v *view, txid ltx.TXID) []string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	f, err := os.Create(path)
+	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
-	if got := rowsOf(t, path); len(got) != 30 {
-		t.Fatalf("the image of TXID %d has %d rows", m, len(got))
+	if _, err := buildDatabase(ctxLong(t), v, uint64(txid), t.TempDir(), f); err != nil {
+		t.Fatal(err)
 	}
+	f.Close()
+	return rowsOf(t, path)
 }
 
 // A standby that applied a file while a promotion was pending, which the

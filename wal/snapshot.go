@@ -212,12 +212,12 @@ func encodeSnapshot(w io.Writer, path string, pageSize, pages uint32, txid uint6
 	return encodePages(w, path, ltx.Header{
 		Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: pageSize, Commit: pages,
 		MinTXID: 1, MaxTXID: ltx.TXID(txid), Timestamp: now.UnixMilli(),
-	})
+	}, pages)
 }
 
-// encodePages writes an LTX file with hdr and every page of the database
-// at path (hdr.Commit pages; the lock page has no content and is skipped).
-func encodePages(w io.Writer, path string, hdr ltx.Header) error {
+// encodePages writes an LTX file with hdr and the first n pages of the
+// database at path (the lock page has no content and is skipped).
+func encodePages(w io.Writer, path string, hdr ltx.Header, n uint32) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -232,7 +232,7 @@ func encodePages(w io.Writer, path string, hdr ltx.Header) error {
 	}
 	data := make([]byte, hdr.PageSize)
 	lock := ltx.LockPgno(hdr.PageSize)
-	for pgno := uint32(1); pgno <= hdr.Commit; pgno++ {
+	for pgno := uint32(1); pgno <= n; pgno++ {
 		if pgno == lock {
 			continue
 		}

@@ -3,8 +3,10 @@ package wal
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -84,9 +86,7 @@ func readerDSN(path string) string {
 }
 
 // startWriter turns the caught-up local copy at TXID m into the writer of
-// generation gen. It returns once the database state is shipped as the
-// generation's first file, so the writer's first acknowledged write never
-// waits for that.
+// generation gen. It returns once the generation's first file is shipped.
 func (d *DB) startWriter(ctx context.Context, gen, token, m uint64) (*writer, error) {
 	path := d.cfg.Path
 	if err := os.RemoveAll(metaDir(path)); err != nil {
@@ -97,63 +97,114 @@ func (d *DB) startWriter(ctx context.Context, gen, token, m uint64) (*writer, er
 		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
-	if err := conn.PingContext(ctx); err != nil { // switches the file to WAL
-		conn.Close()
-		return nil, mapSQLError(err, true)
-	}
 	w := &writer{d: d, gen: gen, token: token, conn: conn, accepting: true, fencedCh: make(chan struct{})}
-	if err := w.openLitestream(ctx, m); err != nil {
-		if w.store != nil {
-			w.stopStore(ctx)
-		}
-		conn.Close()
-		return nil, err
-	}
-	w.committed.Store(1) // the state as restored, shipped below
-	if err := w.ship(ctx); err != nil {
+	if err := w.start(ctx, m); err != nil {
 		w.stopStore(ctx)
 		conn.Close()
-		return nil, fmt.Errorf("wal: first ship of generation %d: %w", gen, err)
+		return nil, fmt.Errorf("wal: start generation %d: %w", gen, err)
 	}
 	return w, nil
 }
 
-// openLitestream starts Litestream on the local copy at TXID m. Its local
-// state is made to say "at m" (see primeLocalPos), so its first LTX file
-// is TXID m+1, the first TXID of this generation.
-func (w *writer) openLitestream(ctx context.Context, m uint64) error {
-	d := w.d
-	w.ldb = litestream.NewDB(d.cfg.Path)
-	w.client = &client{cat: d.cat, gen: w.gen, log: d.log, fenced: w.markFenced, uploaded: ltx.TXID(m)}
+// start brings Litestream up at TXID m: position primed, first file
+// shipped, then compaction and snapshots started. Compaction starts only
+// once the primed position file is gone (see primeLocalPos).
+func (w *writer) start(ctx context.Context, m uint64) error {
+	path := w.d.cfg.Path
+	if err := w.conn.PingContext(ctx); err != nil { // switches the file to WAL
+		return mapSQLError(err, true)
+	}
+	w.ldb = litestream.NewDB(path)
 	if m > 0 {
-		if err := primeLocalPos(w.ldb, d.cfg.Path, ltx.TXID(m)); err != nil {
+		salts, err := startWAL(ctx, w.conn, path)
+		if err != nil {
+			return err
+		}
+		if err := primeLocalPos(w.ldb, path, ltx.TXID(m), salts); err != nil {
 			return err
 		}
 	}
+	if err := w.openLitestream(m); err != nil {
+		return err
+	}
+	w.committed.Store(1) // what is in the WAL now, shipped below
+	if err := w.ship(ctx); err != nil {
+		return err
+	}
+	if m > 0 {
+		if err := os.Remove(w.ldb.LTXPath(0, ltx.TXID(m), ltx.TXID(m))); err != nil {
+			return err
+		}
+	}
+	return w.openStore(ctx)
+}
+
+// openLitestream opens Litestream's DB with our replica client; it does no
+// I/O until the first ship.
+func (w *writer) openLitestream(m uint64) error {
+	d := w.d
+	w.client = &client{cat: d.cat, gen: w.gen, log: d.log, fenced: w.markFenced, uploaded: ltx.TXID(m)}
 	r := litestream.NewReplicaWithClient(w.ldb, w.client)
 	r.MonitorEnabled = false // we ship, on our schedule and on the sync path
 	r.SetPos(ltx.Pos{TXID: ltx.TXID(m)})
 	w.ldb.Replica = r
 	w.ldb.MonitorInterval = 0 // the same: no background WAL sync of its own
 	w.ldb.BusyTimeout = busyTimeout
+	w.ldb.L0Retention = l0Retention
+	w.ldb.ShutdownSyncTimeout = 0 // one final attempt, bounded by the caller
+	w.ldb.SetLogger(d.log.With("litestream", filepath.Base(d.cfg.Path)))
+	return w.ldb.Open()
+}
+
+// openStore starts compaction, snapshots and retention.
+func (w *writer) openStore(ctx context.Context) error {
+	d := w.d
 	w.store = litestream.NewStore([]*litestream.DB{w.ldb}, compactionLevels())
 	w.store.SnapshotInterval = d.cfg.SnapshotInterval
 	w.store.SnapshotRetention = d.cfg.Retention
 	w.store.Logger = d.log.With("litestream", "store")
 	w.store.SetL0Retention(l0Retention)
-	w.store.SetShutdownSyncTimeout(0) // one final attempt, bounded by the caller
+	w.store.SetShutdownSyncTimeout(0)
 	w.ldb.SetLogger(d.log.With("litestream", filepath.Base(d.cfg.Path)))
-	return w.store.Open(ctx)
+	return w.store.Open(ctx) // the DB is open already; Open leaves it be
+}
+
+// startWAL makes the WAL begin: one write with Litestream's own statement,
+// so its header (and salts) exist before Litestream looks. It returns the
+// salts.
+func startWAL(ctx context.Context, conn *sql.DB, path string) ([2]uint32, error) {
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);`,
+		`INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET seq = seq + 1`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return [2]uint32{}, mapSQLError(err, true)
+		}
+	}
+	hdr := make([]byte, litestream.WALHeaderSize)
+	f, err := os.Open(path + "-wal")
+	if err != nil {
+		return [2]uint32{}, err
+	}
+	defer f.Close()
+	if _, err := io.ReadFull(f, hdr); err != nil {
+		return [2]uint32{}, fmt.Errorf("wal: read the WAL header: %w", err)
+	}
+	return [2]uint32{binary.BigEndian.Uint32(hdr[16:]), binary.BigEndian.Uint32(hdr[20:])}, nil
 }
 
 // primeLocalPos writes the one local L0 file Litestream reads its position
-// from: TXID m, recorded at the start of a WAL that will not match the
-// real one, so Litestream's first sync writes TXID m+1 as a full snapshot
-// of the database. Without it Litestream would start over at TXID 1. The
-// file holds every page of the database at m: Litestream's compaction
-// prefers local L0 files to the replica's, and a full image of state m is
-// a correct stand-in for the real file m in any merge.
-func primeLocalPos(ldb *litestream.DB, path string, m ltx.TXID) error {
+// from: TXID m, ending at the start of the current WAL (offset 32, its
+// salts). Litestream takes that as "synced up to here", so its first sync
+// writes TXID m+1 from the WAL's frames alone: only what changed since m,
+// not the database. Without it Litestream would start over at TXID 1, or
+// with a full snapshot.
+//
+// The file carries page 1 only, which would make it a wrong stand-in for
+// the former writer's file m; Litestream's compaction prefers local files
+// to the replica's, so the file is removed once the first sync no longer
+// needs it, before compaction starts.
+func primeLocalPos(ldb *litestream.DB, path string, m ltx.TXID, salts [2]uint32) error {
 	name := ldb.LTXPath(0, m, m)
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return err
@@ -169,9 +220,10 @@ func primeLocalPos(ldb *litestream.DB, path string, m ltx.TXID) error {
 	}
 	hdr := ltx.Header{
 		Version: ltx.Version, Flags: ltx.HeaderFlagNoChecksum, PageSize: pageSize, Commit: pages,
-		MinTXID: m, MaxTXID: m, Timestamp: time.Now().UnixMilli(), WALOffset: litestream.WALHeaderSize,
+		MinTXID: m, MaxTXID: m, Timestamp: time.Now().UnixMilli(),
+		WALOffset: litestream.WALHeaderSize, WALSalt1: salts[0], WALSalt2: salts[1],
 	}
-	if err := encodePages(f, path, hdr); err != nil {
+	if err := encodePages(f, path, hdr, 1); err != nil {
 		return err
 	}
 	return f.Sync()
@@ -360,7 +412,14 @@ func (w *writer) halt(ctx context.Context) {
 
 func (w *writer) stopStore(ctx context.Context) {
 	w.storeOnce.Do(func() {
-		if err := w.store.Close(ctx); err != nil && !errors.Is(err, ErrFenced) {
+		var err error
+		switch {
+		case w.store != nil:
+			err = w.store.Close(ctx)
+		case w.ldb != nil:
+			err = w.ldb.Close(ctx)
+		}
+		if err != nil && !errors.Is(err, ErrFenced) {
 			w.d.log.Debug("wal: closing Litestream", "err", err)
 		}
 	})
