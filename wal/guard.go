@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -18,14 +20,36 @@ const guestDriver = "sqlite-gocluster-guest"
 
 func init() {
 	d := &sqlite.Driver{}
-	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
+	d.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, dsn string) error {
 		r, ok := c.(sqlite.AuthorizerRegisterer)
 		if !ok {
 			return errors.New("wal: the sqlite driver offers no authorizer; refusing to run guest SQL without one")
 		}
-		return r.RegisterAuthorizer(authorize)
+		own := ownStatements(dsn)
+		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, arg1, arg2, db, trigger string) sqlite.AuthorizerReturnCode {
+			if own.Load() {
+				return sqlite.AuthorizerOK
+			}
+			return authorize(action, arg1, arg2, db, trigger)
+		})
 	})
 	sql.Register(guestDriver, d)
+}
+
+// Transactions are the writer's: Batch begins and commits them. A guest's
+// BEGIN or SAVEPOINT left open would make the writer acknowledge writes
+// that never commit (and hold the write lock against Litestream), so the
+// authorizer refuses them; the writer lets its own through by raising the
+// flag registered for its DSN while it begins, commits or rolls back.
+var owners sync.Map // DSN -> *atomic.Bool
+
+// ownStatements returns the flag of the connections opened on dsn (a
+// lowered one for a DSN nobody registered).
+func ownStatements(dsn string) *atomic.Bool {
+	if f, ok := owners.Load(dsn); ok {
+		return f.(*atomic.Bool)
+	}
+	return new(atomic.Bool)
 }
 
 // guestPragmas are the pragmas a guest may run: reading its schema and
@@ -42,7 +66,7 @@ var guestPragmas = map[string]bool{
 // which SQLite compiles as an attach of the target file.
 func authorize(action sqlite.AuthorizerActionCode, arg1, _, db, _ string) sqlite.AuthorizerReturnCode {
 	switch action {
-	case sqlite.AuthAttach, sqlite.AuthDetach:
+	case sqlite.AuthAttach, sqlite.AuthDetach, sqlite.AuthTransaction, sqlite.AuthSavepoint:
 		return sqlite.AuthorizerDeny
 	case sqlite.AuthPragma:
 		if guestPragmas[strings.ToLower(arg1)] {

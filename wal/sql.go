@@ -50,26 +50,52 @@ func (d *DB) Batch(ctx context.Context, stmts []abi.Statement) ([]abi.ExecResult
 		return nil, err
 	}
 	var out []abi.ExecResult
-	err = w.write(ctx, func(conn *sql.DB) error {
+	err = w.write(ctx, func(db *sql.DB) error {
 		out = out[:0]
-		tx, err := conn.BeginTx(ctx, nil)
+		conn, err := db.Conn(ctx)
 		if err != nil {
 			return err
 		}
-		for i, s := range stmts {
-			r, err := tx.ExecContext(ctx, s.SQL, args[i]...)
-			if err != nil {
-				tx.Rollback()
-				return fmt.Errorf("statement %d: %w", i, err)
+		defer conn.Close()
+		return w.transaction(ctx, conn, func() error {
+			for i, s := range stmts {
+				r, err := conn.ExecContext(ctx, s.SQL, args[i]...)
+				if err != nil {
+					return fmt.Errorf("statement %d: %w", i, err)
+				}
+				out = append(out, execResult(r))
 			}
-			out = append(out, execResult(r))
-		}
-		return tx.Commit()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// transaction runs f between BEGIN IMMEDIATE and COMMIT on conn, rolling
+// back if anything fails. The statements are issued here rather than
+// through database/sql's Tx, whose rollback on a done context would run
+// on its own goroutine, outside internal.
+func (w *writer) transaction(ctx context.Context, conn *sql.Conn, f func() error) error {
+	run := func(ctx context.Context, q string) error {
+		return w.internal(func() error {
+			_, err := conn.ExecContext(ctx, q)
+			return err
+		})
+	}
+	if err := run(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	err := f()
+	if err == nil {
+		err = run(ctx, "COMMIT")
+	}
+	if err != nil {
+		run(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	return err
 }
 
 func (d *DB) writer() (*writer, error) {

@@ -165,3 +165,39 @@ func queryErr(d *DB, sql string, max int) error {
 	}
 	return err
 }
+
+// Transactions are Batch's: a guest's own BEGIN, SAVEPOINT or COMMIT is
+// refused, inside a batch too, and the batch stays all or nothing.
+func TestGuestTransactionsRefused(t *testing.T) {
+	p := newPlatform(t)
+	d := open(t, p.config(t, "a", Sync))
+	promote(t, d, 1)
+	exec(t, d, "CREATE TABLE t (id INTEGER PRIMARY KEY)")
+	ctx := ctxLong(t)
+	for _, q := range []string{"BEGIN", "BEGIN IMMEDIATE", "SAVEPOINT s", "COMMIT", "ROLLBACK", "END"} {
+		if _, err := d.Exec(ctx, q, nil); !errors.Is(err, abi.ErrDenied) {
+			t.Errorf("exec %s: %v", q, err)
+		}
+		if _, err := d.Query(ctx, q, nil, 0); !errors.Is(err, abi.ErrDenied) {
+			t.Errorf("query %s: %v", q, err)
+		}
+	}
+	_, err := d.Batch(ctx, []abi.Statement{
+		{SQL: "INSERT INTO t (id) VALUES (1)"},
+		{SQL: "COMMIT"},
+		{SQL: "INSERT INTO t (id) VALUES (2)"},
+	})
+	if !errors.Is(err, abi.ErrDenied) {
+		t.Fatalf("batch with a COMMIT: %v", err)
+	}
+	if n := count(d, "t"); n != 0 {
+		t.Fatalf("%d rows after the refused batch", n)
+	}
+	if _, err := d.Batch(ctx, []abi.Statement{{SQL: "INSERT INTO t (id) VALUES (1)"}, {SQL: "INSERT INTO t (id) VALUES (2)"}}); err != nil {
+		t.Fatal(err)
+	}
+	exec(t, d, "INSERT INTO t (id) VALUES (3)")
+	if n := count(d, "t"); n != 3 {
+		t.Fatalf("%d rows, want 3", n)
+	}
+}

@@ -34,6 +34,7 @@ type writer struct {
 	writeMu   sync.Mutex
 	accepting bool // guarded by writeMu
 
+	own       atomic.Bool   // the writer's own BEGIN/COMMIT pass the guest policy
 	committed atomic.Uint64 // commits so far
 	shipMu    sync.Mutex
 	shipped   uint64 // commits known to be in the replica; guarded by shipMu
@@ -77,7 +78,7 @@ func compactionLevels() litestream.CompactionLevels {
 // (Litestream checkpoints, after it has copied the WAL). synchronous=NORMAL:
 // the local file is disposable; what counts is the replica.
 func writerDSN(path string) string {
-	return fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_journal_mode=WAL&_pragma=wal_autocheckpoint(0)&_synchronous=NORMAL&_txlock=immediate",
+	return fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_journal_mode=WAL&_pragma=wal_autocheckpoint(0)&_synchronous=NORMAL",
 		path, busyTimeout.Milliseconds())
 }
 
@@ -92,18 +93,33 @@ func (d *DB) startWriter(ctx context.Context, gen, token, m uint64) (*writer, er
 	if err := os.RemoveAll(metaDir(path)); err != nil {
 		return nil, err
 	}
+	w := &writer{d: d, gen: gen, token: token, accepting: true, fencedCh: make(chan struct{})}
+	owners.Store(writerDSN(path), &w.own)
 	conn, err := sql.Open(guestDriver, writerDSN(path))
 	if err != nil {
+		w.disown()
 		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
-	w := &writer{d: d, gen: gen, token: token, conn: conn, accepting: true, fencedCh: make(chan struct{})}
+	w.conn = conn
 	if err := w.start(ctx, m); err != nil {
 		w.stopStore(ctx)
 		conn.Close()
+		w.disown()
 		return nil, fmt.Errorf("wal: start generation %d: %w", gen, err)
 	}
 	return w, nil
+}
+
+// disown forgets the writer's connection flag (see owners).
+func (w *writer) disown() { owners.CompareAndDelete(writerDSN(w.d.cfg.Path), &w.own) }
+
+// internal runs f with the writer's own statements let through the guest
+// policy; only the holder of writeMu calls it.
+func (w *writer) internal(f func() error) error {
+	w.own.Store(true)
+	defer w.own.Store(false)
+	return f()
 }
 
 // start brings Litestream up at TXID m: position primed, first file
@@ -436,6 +452,7 @@ func (w *writer) stop(ctx context.Context) (clean bool, err error) {
 		err = w.ship(ctx)
 	}
 	w.halt(ctx)
+	defer w.disown()
 	defer w.conn.Close()
 	if w.fenced.Load() {
 		if n := w.committed.Load() - w.shippedCount(); n > 0 {
