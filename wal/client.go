@@ -3,6 +3,7 @@ package wal
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,10 @@ type client struct {
 
 	mu       sync.Mutex
 	uploaded ltx.TXID // highest L0 TXID stored in the replica
+
+	js      jetstream.JetStream // optional: purges delete markers
+	markers jetstream.Stream    // the replica's stream, once looked up
+	bucket  string
 }
 
 var _ litestream.ReplicaClient = (*client)(nil)
@@ -133,8 +138,34 @@ func (c *client) deleteObjects(ctx context.Context, objs []object) error {
 			return fmt.Errorf("wal: delete %s: %w", o.name, err)
 		}
 		c.cat.removed(o.name)
+		c.purgeMarker(ctx, o.name)
 	}
 	return nil
+}
+
+// purgeMarker removes the delete marker the object store leaves for name.
+// A watcher that had not seen the marker yet keeps the name until it
+// fails to read it (see DB.forget); that is rare and heals itself, while
+// markers kept forever would grow every listing without bound.
+func (c *client) purgeMarker(ctx context.Context, name string) {
+	if c.js == nil {
+		return
+	}
+	if c.markers == nil {
+		st, err := c.cat.store.Status(ctx)
+		if err == nil {
+			c.bucket = st.Bucket()
+			c.markers, err = c.js.Stream(ctx, "OBJ_"+c.bucket)
+		}
+		if err != nil {
+			c.log.Debug("wal: cannot purge delete markers", "err", err)
+			return
+		}
+	}
+	subj := "$O." + c.bucket + ".M." + base64.URLEncoding.EncodeToString([]byte(name))
+	if err := c.markers.Purge(ctx, jetstream.WithPurgeSubject(subj)); err != nil {
+		c.log.Debug("wal: cannot purge a delete marker", "object", name, "err", err)
+	}
 }
 
 // DeleteAll is refused: wiping the replica is not a writer's business.

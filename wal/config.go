@@ -59,6 +59,11 @@ type Config struct {
 	Retention time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// JetStream, if set, lets the writer purge the marker the object store
+	// leaves for each deleted object. Without it the markers of deleted
+	// LTX files pile up in the replica's stream: each is small, but every
+	// listing and watch reads them all.
+	JetStream jetstream.JetStream
 }
 
 // Validate fills in defaults and reports the first bad field by name.

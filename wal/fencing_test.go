@@ -324,7 +324,9 @@ func TestSweepTrimsGenerations(t *testing.T) {
 	if _, err := fs.claim(ctx, 2, false, 0); err != nil { // a promotion that died pending
 		t.Fatal(err)
 	}
-	b := open(t, p.config(t, "b", Sync))
+	cfgB := p.config(t, "b", Sync)
+	cfgB.JetStream = p.js(t)
+	b := open(t, cfgB)
 	promote(t, b, 3)
 	exec(t, b, "INSERT INTO t (id) VALUES (3)")
 	if _, err := b.Snapshot(ctx); err != nil {
@@ -366,6 +368,9 @@ func TestSweepTrimsGenerations(t *testing.T) {
 	}
 	if _, err := p.replica.GetInfo(ctx, objectName(1, 0, 100, 100)); err == nil {
 		t.Fatal("the void upload is still there")
+	}
+	if _, err := p.replica.GetInfo(ctx, objectName(1, 0, 100, 100), jetstream.GetObjectInfoShowDeleted()); err == nil {
+		t.Fatal("the void upload's delete marker is still there")
 	}
 	put(t, p.replica, objectName(1, 0, 101, 101), garbageLTX(t, 101))
 	c := open(t, p.config(t, "c", Sync))

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -155,6 +156,16 @@ func (d *DB) applyFiles(ctx context.Context, v *view, files []ltx.FileInfo) erro
 	return err
 }
 
+// forget drops a file the catalog lists but the store no longer has, and
+// looks again at once.
+func (d *DB) forget(err error) {
+	var m *missingError
+	if errors.As(err, &m) {
+		d.cat.removed(m.name)
+		d.cat.kick()
+	}
+}
+
 // follower runs catch-ups in the background while the DB is a standby.
 type follower struct {
 	cancel context.CancelFunc
@@ -195,6 +206,7 @@ func (d *DB) followLoop(ctx context.Context) {
 			continue
 		}
 		if err := d.catchUp(ctx, d.cat.view()); err != nil && ctx.Err() == nil {
+			d.forget(err)
 			d.st.failed(err)
 			d.log.Debug("wal: following the replica failed; trying again", "err", err)
 		}

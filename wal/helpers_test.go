@@ -71,6 +71,14 @@ func (p *platform) buckets(t *testing.T, nc *nats.Conn, app string) (jetstream.O
 	return store, kv
 }
 
+func (p *platform) js(t *testing.T) jetstream.JetStream {
+	js, err := jetstream.New(p.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 // config is a test database's config: fast intervals, its own directory.
 func (p *platform) config(t *testing.T, name string, d Durability) Config {
 	return Config{

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/superfly/ltx"
 
 	"github.com/ozanturksever/go-cluster/abi"
 	"github.com/ozanturksever/go-cluster/internal/natstest"
@@ -44,6 +45,14 @@ func TestStandbyFollowsWriter(t *testing.T) {
 	if st.Role != RoleStandby || st.LocalTXID == 0 || st.LocalTXID != st.ReplicaTXID {
 		t.Fatalf("standby status %+v", st)
 	}
+	// A file the catalog lists but the store does not have (a deletion
+	// whose marker was purged before the watch saw it) is dropped.
+	tip := ltx.TXID(st.ReplicaTXID)
+	phantom := object{name: objectName(1, 0, tip+1, tip+5), gen: 1,
+		info: ltx.FileInfo{Level: 0, MinTXID: tip + 1, MaxTXID: tip + 5, Size: 100, CreatedAt: time.Now()}}
+	b.cat.added(phantom)
+	exec(t, a, "INSERT INTO t (s) VALUES ('after the phantom')")
+	waitCount(t, b, "t", 11)
 	if st := a.Status(); st.Role != RoleWriter || st.Generation != 1 || st.Token != 1 {
 		t.Fatalf("writer status %+v", st)
 	}

@@ -91,11 +91,21 @@ func compactTo(ctx context.Context, rdrs []io.Reader, w io.Writer) error {
 	return nil
 }
 
+// missingError: a file the view lists is gone from the store (deleted
+// after the view was taken, or never seen deleted by a watch).
+type missingError struct{ name string }
+
+func (e *missingError) Error() string { return "wal: " + e.name + " is gone from the replica" }
+func (e *missingError) Unwrap() error { return os.ErrNotExist }
+
 // fetch downloads one valid file to path and returns it open for reading.
 func fetch(ctx context.Context, v *view, info ltx.FileInfo, path string) (*os.File, error) {
 	rc, err := v.OpenLTXFile(ctx, info.Level, info.MinTXID, info.MaxTXID, 0, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &missingError{name: v.pick[keyOf(info)].name}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("wal: open %s: %w", objectName(v.genOf(info), info.Level, info.MinTXID, info.MaxTXID), err)
+		return nil, fmt.Errorf("wal: open %s: %w", v.pick[keyOf(info)].name, err)
 	}
 	defer rc.Close()
 	f, err := os.Create(path)

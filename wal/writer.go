@@ -159,7 +159,7 @@ func (w *writer) start(ctx context.Context, m uint64) error {
 // I/O until the first ship.
 func (w *writer) openLitestream(m uint64) error {
 	d := w.d
-	w.client = &client{cat: d.cat, gen: w.gen, log: d.log, fenced: w.markFenced, uploaded: ltx.TXID(m)}
+	w.client = &client{cat: d.cat, gen: w.gen, log: d.log, fenced: w.markFenced, uploaded: ltx.TXID(m), js: d.cfg.JetStream}
 	r := litestream.NewReplicaWithClient(w.ldb, w.client)
 	r.MonitorEnabled = false // we ship, on our schedule and on the sync path
 	r.SetPos(ltx.Pos{TXID: ltx.TXID(m)})
