@@ -98,6 +98,15 @@
 // after the upload), which voids every earlier generation and so fences a
 // running writer; TXIDs go on from the replica's.
 //
+// # Guest SQL
+//
+// Exec, Batch and Query run an app's SQL on connections under an
+// authorizer (guard.go): nothing outside the database file (no ATTACH, no
+// VACUUM INTO, no extensions), no pragma that changes journaling or
+// checkpoints, and no transaction statements. Batch makes transactions;
+// a guest's BEGIN left open would have the writer acknowledge writes that
+// never commit.
+//
 // # Why our own replica client
 //
 // The stock litestream/nats client dials its own connection from a URL,
@@ -113,5 +122,7 @@
 // schedule (SnapshotInterval, aligned to the clock), so a new writer
 // snapshots at once only if its predecessor had not in the current
 // interval. Litestream adds two tables of its own to the database
-// (_litestream_seq, _litestream_lock).
+// (_litestream_seq, _litestream_lock). The object store keeps a marker
+// for every deleted object; with Config.JetStream the writer purges them,
+// without it they accumulate.
 package wal
