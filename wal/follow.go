@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/superfly/ltx"
@@ -134,14 +135,9 @@ func (d *DB) applyFiles(ctx context.Context, v *view, files []ltx.FileInfo) erro
 		return err
 	}
 	defer os.RemoveAll(dir)
-	paths := make([]string, len(files))
-	for i, info := range files {
-		paths[i] = filepath.Join(dir, fmt.Sprint(i))
-		f, err := fetch(ctx, v, info, paths[i])
-		if err != nil {
-			return err
-		}
-		f.Close()
+	paths, err := fetchAll(ctx, v, files, dir)
+	if err != nil {
+		return err
 	}
 	err = d.withLocalFile(func() error {
 		for i, info := range files {
@@ -164,6 +160,38 @@ func (d *DB) forget(err error) {
 		d.cat.removed(m.name)
 		d.cat.kick()
 	}
+}
+
+// fetchers bounds the downloads a standby runs at once: a busy writer
+// under Sync makes one small file per commit, and fetching them one by
+// one would be bound by round trips.
+const fetchers = 4
+
+// fetchAll downloads files into dir, a few at a time.
+func fetchAll(ctx context.Context, v *view, files []ltx.FileInfo, dir string) ([]string, error) {
+	paths := make([]string, len(files))
+	errs := make([]error, len(files))
+	sem := make(chan struct{}, fetchers)
+	var wg sync.WaitGroup
+	for i, info := range files {
+		paths[i] = filepath.Join(dir, fmt.Sprint(i))
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f, err := fetch(ctx, v, info, paths[i])
+			if err == nil {
+				f.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return paths, nil
 }
 
 // follower runs catch-ups in the background while the DB is a standby.
