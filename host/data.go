@@ -76,6 +76,7 @@ func (h *Host) openDB(ctx context.Context, m *manifest.Manifest) (*wal.DB, error
 		Replica:    store,
 		Fences:     fences,
 		FenceKey:   m.Name,
+		JetStream:  h.dataJS,
 		Durability: wal.Durability(m.Data.DB.Durability),
 		Logger:     h.log.With("app", m.Name, "db", true),
 	}
