@@ -43,8 +43,8 @@ type app struct {
 
 	db      *wal.DB // with data.db
 	writer  *writer
-	sub     *events.Subscription                // subscriptions that run on every node
-	reports sync.WaitGroup                      // the database's periodic status reports
+	sub     *events.Subscription // subscriptions that run on every node
+	reports sync.WaitGroup       // the database's periodic status reports
 	stopRep context.CancelFunc
 	termSub atomic.Pointer[events.Subscription] // the active's durable subscription
 }
