@@ -198,8 +198,8 @@ func TestMembership(t *testing.T) {
 		a := newLeaseOn(t, kvA, key, "n1.inst-a")
 		b := newLeaseOn(t, kvB, key, "n1.inst-b")
 		ta := acquire(t, a)
-		last := uint64(0)
-		for renewals := 0; renewals < 3; {
+		last, renewals := uint64(0), 0
+		waitFor(t, "three renewals while the second instance is refused", func() bool {
 			if _, err := b.TryAcquire(ctxLong(t)); !errors.Is(err, ErrHeld) {
 				t.Fatalf("second instance while the first renews: want ErrHeld, got %v", err)
 			}
@@ -210,8 +210,8 @@ func TestMembership(t *testing.T) {
 			if info.Revision != last {
 				renewals, last = renewals+1, info.Revision
 			}
-			time.Sleep(DefaultRenew / 4) // pace the reads; the loop waits on renewals seen
-		}
+			return renewals >= 3
+		})
 		waitCh := campaign(t, b)
 		ncA.Close()
 		tb := await(t, waitCh, "the second instance to take over")
