@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ozanturksever/go-cluster/abi"
+	"github.com/ozanturksever/go-cluster/manifest"
 	"github.com/ozanturksever/go-cluster/registry"
 )
 
@@ -273,13 +274,13 @@ func (s *apps) tellMembers(ctx context.Context, known map[string]bool) map[strin
 	now := s.memberSet()
 	for id := range now {
 		if !known[id] {
-			s.h.announceMember(manifestNodeJoin, id)
+			s.h.announceMember(manifest.EventNodeJoin, id)
 			s.eachApp(ctx, func(ctx context.Context, a *app) error { return a.plug.MemberJoined(ctx, id) })
 		}
 	}
 	for id := range known {
 		if !now[id] {
-			s.h.announceMember(manifestNodeLeave, id)
+			s.h.announceMember(manifest.EventNodeLeave, id)
 			s.eachApp(ctx, func(ctx context.Context, a *app) error { return a.plug.MemberLeft(ctx, id) })
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/ozanturksever/go-cluster/abi"
 	"github.com/ozanturksever/go-cluster/host/events"
+	"github.com/ozanturksever/go-cluster/host/lease"
 	"github.com/ozanturksever/go-cluster/host/lock"
 	"github.com/ozanturksever/go-cluster/manifest"
 	"github.com/ozanturksever/go-cluster/registry"
@@ -72,7 +72,7 @@ func (h *Host) openDB(ctx context.Context, m *manifest.Manifest) (*wal.DB, error
 		return nil, err
 	}
 	cfg := wal.Config{
-		Path:       h.cfg.path("db", m.Name, "db.sqlite"),
+		Path:       h.dbFile(m.Name),
 		Replica:    store,
 		Fences:     fences,
 		FenceKey:   m.Name,
@@ -114,7 +114,8 @@ func (h *Host) openLocks(ctx context.Context, m *manifest.Manifest) (*lock.Table
 	return t, nil
 }
 
-func (h *Host) dbPath(app string) string { return filepath.Dir(h.cfg.path("db", app, "db.sqlite")) }
+// dbFile is this node's copy of app's database.
+func (h *Host) dbFile(app string) string { return h.cfg.path("db", app, "db.sqlite") }
 
 // dbWrite runs a write as the active: refused outside a term, and not
 // confirmed when the term ended while it ran.
@@ -261,10 +262,7 @@ func (c *caps) close(ctx context.Context) {
 
 // promote makes this node's database copy the writer for term: fully
 // caught up with the replica before the guest hears on_active.
-func (a *app) promote(term interface {
-	Context() context.Context
-	Token() uint64
-}) error {
+func (a *app) promote(term *lease.Term) error {
 	if a.db == nil {
 		return nil
 	}
@@ -290,7 +288,7 @@ func (a *app) demote() {
 }
 
 // startTermSubscription starts the active's durable subscription.
-func (a *app) startTermSubscription(term interface{ Context() context.Context }) {
+func (a *app) startTermSubscription(term *lease.Term) {
 	if !a.subscribesWithTerm() {
 		return
 	}

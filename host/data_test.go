@@ -86,7 +86,7 @@ func TestDataIsolation(t *testing.T) {
 	}
 	// Table names are the app's own: beta's "ledger" is another table, and
 	// SQLite's ATTACH cannot name alpha's file either.
-	_, err := call(t, c, "beta", "sql", `{"exec":{"sql":"ATTACH DATABASE '`+h.dbPath("alpha")+`/db.sqlite' AS a"}}`)
+	_, err := call(t, c, "beta", "sql", `{"exec":{"sql":"ATTACH DATABASE '`+h.dbFile("alpha")+`' AS a"}}`)
 	if err == nil {
 		t.Error("beta attached alpha's database file")
 	}

@@ -15,11 +15,6 @@ import (
 // the event stream keeps one. A host that misses one (it was down) leaves
 // it to the others.
 
-const (
-	manifestNodeJoin  = manifest.EventNodeJoin
-	manifestNodeLeave = manifest.EventNodeLeave
-)
-
 // platformEventTimeout bounds one publication; an event that cannot be
 // published in time is logged and dropped, never allowed to hold up the
 // host.
