@@ -44,6 +44,10 @@ func (b *Backend) check(c *errs) {
 	if b.Health != nil {
 		b.Health.check(c, "backend.health")
 	}
+	checkRange(c, "backend.start_timeout", b.StartTimeout, MinTimeout, MaxBackendTimeout, Duration.String)
+	checkRange(c, "backend.stop_timeout", b.StopTimeout, MinTimeout, MaxBackendTimeout, Duration.String)
+	checkRange(c, "backend.restarts", b.Restarts, 0, MaxBackendRestarts, strconv.Itoa)
+	checkRange(c, "backend.restart_window", b.RestartWindow, MinTimeout, MaxBackendRestartWindow, Duration.String)
 }
 
 // checkKindFields refuses fields that belong to another kind: they would

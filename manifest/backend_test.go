@@ -5,9 +5,7 @@ import "testing"
 func TestValidateBackend(t *testing.T) {
 	be := func(b Backend) func(*Manifest) {
 		return func(m *Manifest) {
-			if b.Health != nil {
-				b.Health.setDefaults()
-			}
+			b.setDefaults()
 			m.Backend = &b
 		}
 	}
@@ -49,6 +47,11 @@ func TestValidateBackend(t *testing.T) {
 		{"health timeout", be(proc(&Health{TCP: "x:1", Interval: Duration(1e9), Timeout: Duration(2e9)})), "backend.health.timeout", "2s is over the maximum 1s"},
 		{"health failures", be(proc(&Health{TCP: "x:1", Failures: 101})), "backend.health.failures", "over the maximum 100"},
 		{"health grace", be(proc(&Health{TCP: "x:1", Grace: Duration(2 * 3600e9)})), "backend.health.grace", "2h is over the maximum 1h"},
+		{"restarts -1 is none", be(Backend{Kind: BackendProcess, Command: "x", Restarts: -1}), "", ""},
+		{"restarts big", be(Backend{Kind: BackendProcess, Command: "x", Restarts: 101}), "backend.restarts", "over the maximum 100"},
+		{"restarts negative", be(Backend{Kind: BackendProcess, Command: "x", Restarts: -2}), "backend.restarts", "under the minimum 0"},
+		{"stop timeout big", be(Backend{Kind: BackendProcess, Command: "x", StopTimeout: Duration(3600e9)}), "backend.stop_timeout", "1h is over the maximum 10m"},
+		{"restart window big", be(Backend{Kind: BackendProcess, Command: "x", RestartWindow: Duration(48 * 3600e9)}), "backend.restart_window", "over the maximum"},
 		{"health negative grace", be(proc(&Health{TCP: "x:1", Grace: -1})), "backend.health.grace", "under the minimum"},
 	})
 }

@@ -27,8 +27,8 @@ func (m *Manifest) SetDefaults() {
 		m.Data.DB.Durability = DurabilityAsync
 	}
 	m.Limits.setDefaults()
-	if m.Backend != nil && m.Backend.Health != nil {
-		m.Backend.Health.setDefaults()
+	if m.Backend != nil {
+		m.Backend.setDefaults()
 	}
 	compact(reflect.ValueOf(m).Elem())
 }
@@ -38,6 +38,21 @@ func (l *Limits) setDefaults() {
 	setIfZero(&l.Timeout, DefaultTimeout)
 	setIfZero(&l.Instances, DefaultInstances)
 	setIfZero(&l.Payload, DefaultPayload)
+}
+
+func (b *Backend) setDefaults() {
+	setIfZero(&b.StartTimeout, DefaultBackendStartTimeout)
+	setIfZero(&b.StopTimeout, DefaultBackendStopTimeout)
+	setIfZero(&b.RestartWindow, DefaultBackendRestartWindow)
+	switch b.Restarts {
+	case 0:
+		b.Restarts = DefaultBackendRestarts
+	case -1:
+		b.Restarts = 0
+	}
+	if b.Health != nil {
+		b.Health.setDefaults()
+	}
 }
 
 func (h *Health) setDefaults() {

@@ -229,6 +229,21 @@ type Backend struct {
 	Container string `yaml:"container,omitempty" json:"container,omitempty"`
 	// Health checks the backend; without it, running counts as healthy.
 	Health *Health `yaml:"health,omitempty" json:"health,omitempty"`
+	// StartTimeout is the budget for a start to become healthy; past it
+	// the start counts as failed. Default DefaultBackendStartTimeout.
+	StartTimeout Duration `yaml:"start_timeout,omitempty" json:"start_timeout"`
+	// StopTimeout is how long a stop waits after the polite request (TERM
+	// to the process group, systemctl stop, docker stop) before it kills.
+	// Default DefaultBackendStopTimeout.
+	StopTimeout Duration `yaml:"stop_timeout,omitempty" json:"stop_timeout"`
+	// Restarts is how many times a backend that exited or turned unhealthy
+	// is restarted within RestartWindow before the node gives up the active
+	// role, so that another node takes over. 0 gives it up at the first
+	// failure. Default DefaultBackendRestarts; -1 is stored as 0.
+	Restarts int `yaml:"restarts,omitempty" json:"restarts"`
+	// RestartWindow is the span over which Restarts are counted. Default
+	// DefaultBackendRestartWindow.
+	RestartWindow Duration `yaml:"restart_window,omitempty" json:"restart_window"`
 }
 
 // BackendKind is how a backend is run.

@@ -44,6 +44,14 @@ const (
 	MaxHealthInterval     = Duration(time.Hour)
 	MaxHealthFailures     = 100
 	MaxHealthGrace        = Duration(time.Hour)
+
+	DefaultBackendStartTimeout  = Duration(30 * time.Second)
+	DefaultBackendStopTimeout   = Duration(10 * time.Second)
+	DefaultBackendRestarts      = 3
+	DefaultBackendRestartWindow = Duration(5 * time.Minute)
+	MaxBackendTimeout           = Duration(10 * time.Minute)
+	MaxBackendRestarts          = 100
+	MaxBackendRestartWindow     = Duration(24 * time.Hour)
 )
 
 // Validate checks m as it is and reports every problem it finds as Errors.
