@@ -12,10 +12,12 @@ import (
 )
 
 const (
-	// toolSlack is how much longer than its own timeout a stop command
-	// may take before it is given up: docker stop -t N kills at N but then
-	// still has to talk to the engine.
-	toolSlack = 10 * time.Second
+	// defaultToolSlack is how much longer than its own timeout a stop
+	// command may take before it is given up: docker stop -t N kills at N
+	// but then still has to talk to the engine.
+	defaultToolSlack = 10 * time.Second
+	// killTimeout bounds systemctl kill and docker kill.
+	killTimeout = 10 * time.Second
 	// toolWaitDelay bounds the wait for a tool's output after it exited:
 	// a child it left behind may hold the pipe.
 	toolWaitDelay = time.Second
@@ -121,7 +123,7 @@ func (s *systemd) stop(ctx context.Context, grace time.Duration) error {
 		return nil
 	}
 	s.log.Warn("systemctl stop did not succeed in time; killing the unit", "unit", s.unit, "err", stopErr)
-	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), toolSlack)
+	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), killTimeout)
 	defer cancel()
 	if _, err := s.tool.run(hard, "kill", "--signal=SIGKILL", s.unit); err != nil {
 		return fmt.Errorf("cannot stop unit %s: %w", s.unit, errors.Join(stopErr, err))
@@ -157,8 +159,9 @@ type docker struct {
 	container string
 	tool      tool
 	log       *slog.Logger
-	started   bool // a start was tried since the last stop
-	mainPID   int  // the container's main process, as last inspected
+	started   bool          // a start was tried since the last stop
+	mainPID   int           // the container's main process, as last inspected
+	slack     time.Duration // see defaultToolSlack
 }
 
 var _ runner = (*docker)(nil)
@@ -182,14 +185,14 @@ func (d *docker) stop(ctx context.Context, grace time.Duration) error {
 	}
 	d.started, d.mainPID = false, 0
 	secs := int((grace + time.Second - 1) / time.Second)
-	bounded, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+toolSlack)
+	bounded, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+d.slack)
 	defer cancel()
 	_, stopErr := d.tool.run(bounded, "stop", "-t", strconv.Itoa(secs), d.container)
 	if stopErr == nil {
 		return nil
 	}
 	d.log.Warn("docker stop did not succeed; killing the container", "container", d.container, "err", stopErr)
-	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), toolSlack)
+	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), killTimeout)
 	defer cancel()
 	if _, err := d.tool.run(hard, "kill", d.container); err != nil {
 		return fmt.Errorf("cannot stop container %s: %w", d.container, errors.Join(stopErr, err))

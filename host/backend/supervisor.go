@@ -103,7 +103,7 @@ func New(cfg Config) (*Supervisor, error) {
 		s.run = &systemd{unit: spec.Unit, log: log,
 			tool: tool{bin: cfg.Systemctl, hint: "install systemd or use kind: process"}}
 	case manifest.BackendDocker:
-		s.run = &docker{container: spec.Container, log: log,
+		s.run = &docker{container: spec.Container, log: log, slack: defaultToolSlack,
 			tool: tool{bin: cfg.Docker, hint: "install the docker CLI or use kind: process"}}
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
