@@ -67,9 +67,11 @@
 //
 // # Crashes
 //
-// A host that crashed while active leaves the address on its interface;
-// nothing can fence a dead process. A host should call RemoveStale when it
-// starts, before it campaigns. A machine that died with the address keeps
-// it until it comes back, but it no longer answers, and the new holder's
-// announcements have redirected its neighbours.
+// A host process that crashed while active leaves the address on its
+// interface: nothing can fence a dead process, and the machine's kernel
+// goes on answering for the address. The new holder's announcements
+// redirect the neighbours, but the old machine wins some back whenever it
+// answers an ARP request, and the new holder's probes report it as a
+// conflict. A host should call RemoveStale when it starts, before it
+// campaigns. A machine that died entirely answers nothing.
 package vip

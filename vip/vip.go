@@ -91,6 +91,11 @@ func New(cfg Config) (*VIP, error) {
 	if err != nil {
 		return nil, err
 	}
+	return withLink(cfg, l), nil
+}
+
+// withLink is a VIP for a checked cfg acting through l.
+func withLink(cfg Config, l link) *VIP {
 	where := cfg.Interface
 	if cfg.NetNS != "" {
 		where += " in network namespace " + cfg.NetNS
@@ -100,7 +105,7 @@ func New(cfg Config) (*VIP, error) {
 		log:   cfg.Logger.With("vip", cfg.Name, "address", cfg.Address.String(), "interface", cfg.Interface),
 		link:  l,
 		where: where,
-	}, nil
+	}
 }
 
 // Config is the VIP's configuration with its defaults filled in.
@@ -265,13 +270,30 @@ func (v *VIP) fence(h *hold) {
 	removed, err := v.link.remove()
 	h.mu.Unlock()
 	v.cfg.Metrics.fence(v.cfg.Name)
+	cause := context.Cause(h.ctx)
+	// A host that is no longer entitled to the address must not keep it
+	// because of a passing failure (a full socket buffer, say); Release
+	// and the next Acquire wait for these retries.
+	for _, pause := range fenceRetries {
+		if err == nil {
+			break
+		}
+		v.cfg.Metrics.failed(v.cfg.Name, opRemove)
+		v.log.Error("VIP fenced but cannot remove the address; retrying", "cause", cause, "err", err, "in", pause)
+		time.Sleep(pause)
+		removed, err = v.link.remove()
+	}
 	if err != nil {
 		v.cfg.Metrics.failed(v.cfg.Name, opRemove)
-		v.log.Error("VIP fenced but cannot remove the address", "cause", context.Cause(h.ctx), "err", err)
+		v.log.Error("VIP fenced but cannot remove the address", "cause", cause, "err", err)
 		return
 	}
-	v.log.Warn("VIP fenced: the holder's context ended", "cause", context.Cause(h.ctx), "removed", removed)
+	v.log.Warn("VIP fenced: the holder's context ended", "cause", cause, "removed", removed)
 }
+
+// fenceRetries are the pauses before the fence tries again to remove an
+// address it could not; about a second in all.
+var fenceRetries = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond}
 
 // tend sends the announcements after the first and checks the address
 // every CheckInterval until the hold's context ends.
