@@ -103,7 +103,7 @@ type execCheck struct {
 }
 
 func (c *execCheck) check(ctx context.Context) error {
-	path, err := resolve(c.argv[0], c.dir)
+	path, err := resolve(c.argv[0], c.dir, c.env)
 	if err != nil {
 		return err
 	}

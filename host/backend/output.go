@@ -75,35 +75,43 @@ func (t *tail) last(n int) string {
 type capture struct {
 	wg      sync.WaitGroup
 	readers []*os.File
+	done    chan struct{} // closed once every copy has ended
 }
 
-// stream starts copying r, the read end of a pipe, until it reports EOF
-// (every writer, grandchildren included, has closed it) or wait closes it.
-func (c *capture) stream(r *os.File, name string, log *slog.Logger, t *tail) {
-	c.readers = append(c.readers, r)
-	c.wg.Go(func() { copyLines(r, name, log, t) })
+// copy copies the read ends of the pipes, named by streams, until each
+// reports EOF (every writer, grandchildren included, has closed it) or
+// wait closes it.
+func (c *capture) copy(readers []*os.File, streams []string, log *slog.Logger, t *tail) {
+	c.readers, c.done = readers, make(chan struct{})
+	for i, r := range readers {
+		c.wg.Go(func() { copyLines(r, streams[i], log, t) })
+	}
+	go func() {
+		c.wg.Wait()
+		close(c.done)
+	}()
+}
+
+// drain waits up to timeout for the copies to reach EOF, so that a
+// process's last words are in the tail before its exit is reported.
+func (c *capture) drain(timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-c.done:
+	case <-t.C:
+	}
 }
 
 // wait waits for the copies to reach EOF. A descendant that left the
 // process group can hold a pipe open forever, so after timeout the read
 // ends are closed, which ends the copies.
 func (c *capture) wait(timeout time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		c.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(timeout):
-		for _, r := range c.readers {
-			r.Close()
-		}
-		<-done
-	}
+	c.drain(timeout)
 	for _, r := range c.readers {
 		r.Close()
 	}
+	<-c.done
 }
 
 func copyLines(r io.Reader, stream string, log *slog.Logger, t *tail) {

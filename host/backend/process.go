@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -22,6 +24,9 @@ const (
 	killWait = 5 * time.Second
 	// outputWait bounds the wait for a stopped process's output to drain.
 	outputWait = time.Second
+	// exitDrain bounds the wait for an exited process's last output
+	// before its exit is reported; a grandchild may keep the pipe open.
+	exitDrain = 100 * time.Millisecond
 	// groupPoll is how often a stop looks whether the group has gone.
 	groupPoll = 10 * time.Millisecond
 	// defaultPath is the PATH of a backend when the host has none.
@@ -80,15 +85,24 @@ func processEnv(spec, extra map[string]string) []string {
 }
 
 // resolve finds a command as the manifest says: a path with a slash is
-// taken against dir when relative, a bare name is looked up on PATH. The
-// answer is absolute so that it means the same after ip netns exec.
-func resolve(command, dir string) (string, error) {
+// taken against dir when relative, a bare name is looked up on the
+// backend's PATH (env's, which the spec may set). The answer is absolute
+// so that it means the same after ip netns exec.
+func resolve(command, dir string, env []string) (string, error) {
 	if filepath.Base(command) == command {
-		p, err := exec.LookPath(command)
-		if err != nil {
-			return "", fmt.Errorf("%w: %s not found on PATH: install it or give its full path", ErrUnavailable, command)
+		for _, d := range filepath.SplitList(envValue(env, "PATH")) {
+			if d == "" {
+				d = "."
+			}
+			p := filepath.Join(d, command)
+			if !filepath.IsAbs(p) && dir != "" {
+				p = filepath.Join(dir, p)
+			}
+			if executable(p) == nil {
+				return filepath.Abs(p)
+			}
 		}
-		return filepath.Abs(p)
+		return "", fmt.Errorf("%w: %s not found on PATH: install it or give its full path", ErrUnavailable, command)
 	}
 	p := command
 	if !filepath.IsAbs(p) && dir != "" {
@@ -98,14 +112,36 @@ func resolve(command, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fi, err := os.Stat(p)
-	switch {
-	case err != nil:
-		return "", fmt.Errorf("%w: %s: %w", ErrUnavailable, p, err)
-	case fi.IsDir() || fi.Mode()&0o111 == 0:
-		return "", fmt.Errorf("%w: %s is not an executable file: check the command and chmod +x", ErrUnavailable, p)
+	if err := executable(p); err != nil {
+		return "", fmt.Errorf("%w: %s %w: check the command and the dir", ErrUnavailable, p, err)
 	}
 	return p, nil
+}
+
+var errNotExecutable = errors.New("is not an executable file (chmod +x?)")
+
+func executable(p string) error {
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("does not exist")
+	case err != nil:
+		return err
+	case fi.IsDir() || fi.Mode()&0o111 == 0:
+		return errNotExecutable
+	}
+	return nil
+}
+
+// envValue returns the last value of key in env, as a program sees it.
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }
 
 // inNetNS prefixes argv with ip netns exec when the backend has its own
@@ -125,7 +161,7 @@ func (p *process) start(ctx context.Context) error {
 	if p.cur != nil {
 		return errors.New("process already started")
 	}
-	path, err := resolve(p.path, p.dir)
+	path, err := resolve(p.path, p.dir, p.env)
 	if err != nil {
 		return err
 	}
@@ -139,29 +175,27 @@ func (p *process) start(ctx context.Context) error {
 	// The child gets the write ends as files, so that exec.Cmd starts no
 	// copying goroutine whose end Wait would await: a grandchild holding
 	// the pipe would hang it. The read ends are copied by the run's capture.
-	out := &capture{}
-	var ends []*os.File
-	for _, name := range []string{"stdout", "stderr"} {
+	streams := []string{"stdout", "stderr"}
+	var readers, ends []*os.File
+	for _, name := range streams {
 		r, w, err := os.Pipe()
 		if err != nil {
 			closeAll(ends)
-			closeAll(out.readers)
+			closeAll(readers)
 			return fmt.Errorf("cannot make a pipe for the backend's %s: %w", name, err)
 		}
 		ends = append(ends, w)
-		out.readers = append(out.readers, r)
+		readers = append(readers, r)
 	}
 	cmd.Stdout, cmd.Stderr = ends[0], ends[1]
 	err = cmd.Start()
 	closeAll(ends) // the child has its copies
 	if err != nil {
-		closeAll(out.readers)
+		closeAll(readers)
 		return fmt.Errorf("cannot run %s: %w", path, err)
 	}
-	readers := out.readers
-	out.readers = nil
-	out.stream(readers[0], "stdout", p.log, p.tail)
-	out.stream(readers[1], "stderr", p.log, p.tail)
+	out := &capture{}
+	out.copy(readers, streams, p.log, p.tail)
 	run := &procRun{cmd: cmd, out: out, done: make(chan struct{})}
 	p.cur = run
 	// The reaper is owned by stop, which waits for done (unless the
@@ -269,8 +303,11 @@ func (p *process) exited() <-chan struct{} {
 // exitCause describes how the process ended, with its last words.
 func (p *process) exitCause() string {
 	cause := "exited with status 0"
-	if p.cur != nil && p.cur.waitErr != nil {
-		cause = p.cur.waitErr.Error()
+	if p.cur != nil {
+		p.cur.out.drain(exitDrain)
+		if p.cur.waitErr != nil {
+			cause = p.cur.waitErr.Error()
+		}
 	}
 	if last := p.tail.last(3); last != "" {
 		cause += " (last output: " + last + ")"

@@ -131,7 +131,7 @@ func TestStartFails(t *testing.T) {
 				return spec
 			},
 			is:      []error{ErrUnavailable},
-			message: []string{"server: no such file"},
+			message: []string{"server does not exist: check the command and the dir"},
 		},
 		{
 			name: "not executable",
@@ -144,7 +144,7 @@ func TestStartFails(t *testing.T) {
 				return spec
 			},
 			is:      []error{ErrUnavailable},
-			message: []string{"not an executable file"},
+			message: []string{"server is not an executable file"},
 		},
 		{
 			name: "not on PATH",
@@ -491,5 +491,21 @@ func TestLogCapture(t *testing.T) {
 	}
 	if !stderr {
 		t.Error("the stderr line was not logged with stream=stderr")
+	}
+}
+
+// A bare command is looked up on the backend's PATH, which the spec may
+// set.
+func TestCommandOnSpecPath(t *testing.T) {
+	dir := t.TempDir()
+	writeScript(t, dir, "gocluster-test-backend", "echo found; exec sleep 1000\n")
+	spec := shellSpec(t.TempDir(), "")
+	spec.Command, spec.Args = "gocluster-test-backend", nil
+	spec.Env = map[string]string{"PATH": dir + ":/usr/bin:/bin"}
+	s, _ := newSupervisor(t, Config{Spec: spec})
+	start(t, s)
+	waitFor(t, waitLong, "the output", func() bool { return len(s.Logs()) == 1 })
+	if got := s.Logs()[0].Text; got != "found" {
+		t.Errorf("output = %q", got)
 	}
 }

@@ -154,8 +154,8 @@ func (s *Supervisor) startErr(err error) error {
 // group, systemctl stop or docker stop, and after Spec.StopTimeout (or
 // once ctx ends) SIGKILL to the group, systemctl kill or docker kill. It
 // is idempotent, may come before Start (which then fails) or during it
-// (which it ends), and is needed after Failed too, to end the goroutine
-// for sure.
+// (which it ends), and belongs after Failed too: the host calls it
+// whenever it gives up the role.
 func (s *Supervisor) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.used = true
@@ -293,8 +293,7 @@ func (s *Supervisor) supervise() {
 			return
 		}
 		s.cfg.Metrics.setUp(s.cfg.App, false)
-		s.setState(StateUnhealthy, cause)
-		s.emit(kind, cause)
+		s.failure(kind, cause)
 		for {
 			if !s.mayRestart() {
 				s.giveUp(ctx, cause)
@@ -319,8 +318,7 @@ func (s *Supervisor) supervise() {
 			if errors.Is(err, ErrUnhealthy) {
 				kind = EventUnhealthy
 			}
-			s.setState(StateUnhealthy, cause)
-			s.emit(kind, cause)
+			s.failure(kind, cause)
 		}
 	}
 }
@@ -381,6 +379,16 @@ func (s *Supervisor) watch(ctx context.Context) (kind, cause string) {
 			}
 		}
 	}
+}
+
+// failure records a failure of kind EventExited or EventUnhealthy.
+func (s *Supervisor) failure(kind, cause string) {
+	state := StateRestarting // until the restart begins, or the end
+	if kind == EventUnhealthy {
+		state = StateUnhealthy
+	}
+	s.setState(state, cause)
+	s.emit(kind, cause)
 }
 
 // mayRestart reports whether another restart stays within Spec.Restarts
