@@ -76,9 +76,11 @@ var (
 	// ErrUnavailable is a program the backend needs (systemctl, docker,
 	// ip, the command itself) that cannot be found.
 	ErrUnavailable = errors.New("backend program unavailable")
-	// ErrStopped is a Start on a Supervisor that was already started or
-	// stopped: each one runs one backend once.
-	ErrStopped = errors.New("backend supervisor already used")
+	// ErrStarted is a second Start: a Supervisor runs its backend once.
+	ErrStarted = errors.New("backend supervisor already started")
+	// ErrStopped is a Start on a Supervisor that was stopped before or
+	// while it started.
+	ErrStopped = errors.New("backend supervisor stopped")
 )
 
 // SetDefaults fills the zero fields, including the Spec's durations.

@@ -392,25 +392,38 @@ func TestStopDuringStart(t *testing.T) {
 	if m := groupMembers(t, e.PID); len(m) > 0 {
 		t.Errorf("processes %v remain", m)
 	}
+	if got, want := ev.kinds(), []string{EventStarted, EventStopped}; !slices.Equal(got, want) {
+		t.Errorf("events = %v, want %v", got, want)
+	}
+	if st := s.Status(); st.State != StateStopped || st.LastError != "" {
+		t.Errorf("status = %+v, want stopped without an error", st)
+	}
 }
 
 func TestStartOnce(t *testing.T) {
 	tests := []struct {
 		name   string
 		before func(t *testing.T, s *Supervisor)
+		want   error
 	}{
-		{"after Start", func(t *testing.T, s *Supervisor) { start(t, s) }},
-		{"after Stop", func(t *testing.T, s *Supervisor) { stop(t, s) }},
+		{"after Start", func(t *testing.T, s *Supervisor) { start(t, s) }, ErrStarted},
+		{"after Stop", func(t *testing.T, s *Supervisor) { stop(t, s) }, ErrStopped},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, _ := newSupervisor(t, Config{Spec: shellSpec(t.TempDir(), "exec sleep 1000")})
+			s, ev := newSupervisor(t, Config{Spec: shellSpec(t.TempDir(), "exec sleep 1000")})
 			tt.before(t, s)
-			if err := s.Start(context.Background()); !errors.Is(err, ErrStopped) {
-				t.Errorf("Start = %v, want ErrStopped", err)
+			if err := s.Start(context.Background()); !errors.Is(err, tt.want) {
+				t.Errorf("Start = %v, want %v", err, tt.want)
 			}
 			stop(t, s)
 			stop(t, s) // idempotent
+			if st := s.Status(); st.State != StateStopped {
+				t.Errorf("state = %s, want stopped", st.State)
+			}
+			if n := ev.count(EventStopped); n > 1 {
+				t.Errorf("%d stopped events, want at most one", n)
+			}
 		})
 	}
 }

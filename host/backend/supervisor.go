@@ -68,11 +68,11 @@ type Supervisor struct {
 	startedAt time.Time   // of the current run, for Health.Grace
 	restarts  []time.Time // restarts begun within RestartWindow
 
-	mu     sync.Mutex // guards the fields below
-	used   bool       // Start or Stop was called
-	status Status
-	err    error
-	failed chan struct{}
+	mu      sync.Mutex // guards the fields below
+	started bool       // Start was called
+	status  Status
+	err     error
+	failed  chan struct{}
 }
 
 // New checks cfg (after filling its defaults) and returns a Supervisor. It
@@ -114,15 +114,15 @@ func New(cfg Config) (*Supervisor, error) {
 // check passed or, without one, it runs. Past Spec.StartTimeout, or when
 // it exits first, Start stops what it started and fails with ErrStart. On
 // success the supervisor watches the backend until Stop. ctx bounds only
-// the start. A Supervisor starts once; a second Start fails with
-// ErrStopped.
+// the start. A Supervisor starts once: a second Start fails with
+// ErrStarted, and one after Stop with ErrStopped.
 func (s *Supervisor) Start(ctx context.Context) error {
 	s.mu.Lock()
-	used := s.used
-	s.used = true
+	started := s.started
+	s.started = true
 	s.mu.Unlock()
-	if used {
-		return s.startErr(ErrStopped)
+	if started {
+		return s.startErr(ErrStarted)
 	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
@@ -134,8 +134,10 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	defer context.AfterFunc(s.life, cancel)()
 	if err := s.launch(ctx); err != nil {
 		if s.life.Err() != nil {
-			err = fmt.Errorf("%w: stopped while starting: %w", ErrStopped, err)
-		} else if ctx.Err() == nil {
+			// Not a failure: Stop, waiting for this, says stopped.
+			return s.startErr(fmt.Errorf("%w while starting: %w", ErrStopped, err))
+		}
+		if ctx.Err() == nil {
 			s.cfg.Metrics.failed(s.cfg.App)
 		}
 		s.setState(StateFailed, err.Error())
@@ -157,9 +159,6 @@ func (s *Supervisor) startErr(err error) error {
 // (which it ends), and belongs after Failed too: the host calls it
 // whenever it gives up the role.
 func (s *Supervisor) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	s.used = true
-	s.mu.Unlock()
 	s.cancel()
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
@@ -172,7 +171,11 @@ func (s *Supervisor) Stop(ctx context.Context) error {
 	s.status.PID = 0
 	state := s.status.State
 	s.mu.Unlock()
-	if state != StateFailed && state != StateStopped && state != StateIdle {
+	switch state {
+	case StateIdle:
+		s.setState(StateStopped, "") // nothing ran, nothing to tell
+	case StateFailed, StateStopped:
+	default:
 		s.setState(StateStopped, "")
 		s.emit(EventStopped, "")
 	}
