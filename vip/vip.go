@@ -267,9 +267,11 @@ func (v *VIP) fence(h *hold) {
 		h.mu.Unlock()
 		return
 	}
+	// Counted first, so that whoever sees the address gone sees it
+	// counted.
+	v.cfg.Metrics.fence(v.cfg.Name)
 	removed, err := v.link.remove()
 	h.mu.Unlock()
-	v.cfg.Metrics.fence(v.cfg.Name)
 	cause := context.Cause(h.ctx)
 	// A host that is no longer entitled to the address must not keep it
 	// because of a passing failure (a full socket buffer, say); Release
