@@ -171,7 +171,7 @@ func (p *process) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir, cmd.Env = p.dir, p.env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	// The child gets the write ends as files, so that exec.Cmd starts no
 	// copying goroutine whose end Wait would await: a grandchild holding
 	// the pipe would hang it. The read ends are copied by the run's capture.
