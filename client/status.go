@@ -71,6 +71,11 @@ type Instance struct {
 	Error      string         `json:"error,omitempty"`
 	// DB is where this node's copy of the app's database stands.
 	DB *registry.DBStatus `json:"db,omitempty"`
+	// VIP is the virtual address this node holds for the app (active).
+	VIP string `json:"vip,omitempty"`
+	// Backend is the app's backend on this node: the active's, or the
+	// failure that made this node step down.
+	Backend *registry.BackendStatus `json:"backend,omitempty"`
 }
 
 // Status reads deployments, placements, reports, leases and members and
@@ -140,6 +145,7 @@ func appStatus(d *registry.Deployment, places map[string]registry.Placement, rep
 		}
 		in.Role, in.Token, in.Partitions, in.State = r.Role, r.Token, r.Partitions, r.State
 		in.Revision, in.Instances, in.Error, in.DB = r.Revision, r.Instances, r.Error, r.DB
+		in.VIP, in.Backend = r.VIP, r.Backend
 		if r.State != registry.StateRunning {
 			in.Role, in.Token = "", 0
 		}

@@ -39,6 +39,7 @@ type app struct {
 	forwards sync.WaitGroup // calls a standby is forwarding
 
 	role *role // active-passive apps only
+	ops  *ops  // active-passive apps only: vip and backend
 	ring *ring // ring apps only
 
 	db      *wal.DB // with data.db
@@ -84,6 +85,10 @@ func (h *Host) startApp(ctx context.Context, dep *registry.Deployment, p Placeme
 	}
 	switch m.Pattern {
 	case manifest.PatternActivePassive:
+		if a.ops, err = newOps(a); err != nil {
+			a.stop(context.WithoutCancel(ctx))
+			return nil, err
+		}
 		a.role = newRole(a, p)
 	case manifest.PatternRing:
 		a.ring = newRing(a, p)
@@ -127,6 +132,7 @@ func (h *Host) reportRunning(ctx context.Context, a *app) {
 		}
 	}
 	st.DB = a.dbStatus()
+	a.ops.report(&st)
 	if err := h.registry.Report(ctx, st); err != nil {
 		h.log.Warn("cannot report app status", "app", a.dep.App, "err", err)
 	}

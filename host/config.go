@@ -64,6 +64,11 @@ type Config struct {
 	// Retry is how long to wait before retrying work that failed for a
 	// reason that may pass (NATS unreachable).
 	Retry time.Duration
+	// NetNS is the network namespace the host's virtual addresses and
+	// backends live in: a name under /var/run/netns or a path. Empty, the
+	// default, is the host process's own. Several hosts in one process
+	// (tests, a laptop demo) each take their own.
+	NetNS string
 	// Logger receives the host's and the guests' logs.
 	Logger *slog.Logger
 	// Registry receives the host's metrics; a new one when nil.

@@ -32,6 +32,13 @@ func newPlatform(t testing.TB, servers, hosts int) *platform {
 // newLabelledPlatform is newPlatform with labels per node id.
 func newLabelledPlatform(t testing.TB, servers, hosts int, labels map[string]map[string]string) *platform {
 	t.Helper()
+	return newPlatformWith(t, servers, hosts, func(node string, cfg *Config) { cfg.Labels = labels[node] })
+}
+
+// newPlatformWith is newPlatform with each host's config changed by tweak
+// (nil: unchanged) before the host starts.
+func newPlatformWith(t testing.TB, servers, hosts int, tweak func(node string, cfg *Config)) *platform {
+	t.Helper()
 	p := &platform{t: t, servers: natstest.Cluster(t, servers), hosts: map[string]*Host{},
 		links: map[string]*faultproxy.Proxy{}, cfgs: map[string]Config{}}
 	var wg sync.WaitGroup
@@ -45,7 +52,9 @@ func newLabelledPlatform(t testing.TB, servers, hosts int, labels map[string]map
 		cfg := testConfig(t, node)
 		cfg.NATSURL = link.URL()
 		cfg.OnlyGivenURLs = true
-		cfg.Labels = labels[node]
+		if tweak != nil {
+			tweak(node, &cfg)
+		}
 		cfg.Replicas = min(3, servers)
 		p.links[node], p.cfgs[node] = link, cfg
 		wg.Go(func() { p.start(node) })

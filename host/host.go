@@ -19,11 +19,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ozanturksever/go-cluster/host/backend"
 	"github.com/ozanturksever/go-cluster/host/events"
 	"github.com/ozanturksever/go-cluster/host/lease"
 	"github.com/ozanturksever/go-cluster/layout"
 	"github.com/ozanturksever/go-cluster/plugins"
 	"github.com/ozanturksever/go-cluster/registry"
+	"github.com/ozanturksever/go-cluster/vip"
 )
 
 // ErrClosed is an operation on a host that is closed or not open.
@@ -51,12 +53,14 @@ type Host struct {
 	instance string   // this host's id among the platform's hosts
 	dirLock  *os.File // held while the host runs
 
-	members      *members
-	member       *lease.Lease
-	memberMu     sync.Mutex
-	memberT      *lease.Term
-	leaseMetrics *lease.Metrics
-	sched        *scheduler
+	members        *members
+	member         *lease.Lease
+	memberMu       sync.Mutex
+	memberT        *lease.Term
+	leaseMetrics   *lease.Metrics
+	vipMetrics     *vip.Metrics
+	backendMetrics *backend.Metrics
+	sched          *scheduler
 
 	actMu       sync.Mutex
 	activations []*Activation
@@ -136,7 +140,14 @@ func (h *Host) Open(ctx context.Context) (err error) {
 	if err := h.openBuckets(ctx); err != nil {
 		return err
 	}
-	if h.leaseMetrics, err = lease.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"node": h.cfg.NodeID}, h.cfg.Registry)); err != nil {
+	nodeReg := prometheus.WrapRegistererWith(prometheus.Labels{"node": h.cfg.NodeID}, h.cfg.Registry)
+	if h.leaseMetrics, err = lease.NewMetrics(nodeReg); err != nil {
+		return err
+	}
+	if h.vipMetrics, err = vip.NewMetrics(nodeReg); err != nil {
+		return err
+	}
+	if h.backendMetrics, err = backend.NewMetrics(nodeReg); err != nil {
 		return err
 	}
 	runCtx, cancel := context.WithCancel(context.Background())

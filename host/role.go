@@ -251,8 +251,16 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 		r.resign(term)
 		return true
 	}
+	if err := r.a.ops.acquire(term); err != nil {
+		h.log.Error("cannot take the vip or start the backend; stepping down", "app", name, "err", err)
+		r.a.ops.release()
+		r.a.demote()
+		r.resign(term)
+		return true
+	}
 	if err := r.a.plug.Activate(term.Context()); err != nil {
 		h.log.Error("on_active failed; stepping down", "app", name, "err", err)
+		r.a.ops.release()
 		r.a.demote()
 		r.resign(term)
 		return true
@@ -286,6 +294,9 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	case <-r.stepdown:
 		steppedDown = true
 		h.log.Info("stepping down", "app", name)
+	case <-r.a.ops.failed():
+		steppedDown = true
+		h.log.Error("the backend failed; stepping down", "app", name)
 	}
 	r.release(term, func(at time.Time) { h.endActivation(act, at) })
 	r.report()
@@ -326,6 +337,7 @@ func (r *role) release(term *lease.Term, stopped func(time.Time)) {
 	if err := r.a.plug.Deactivate(ctx); err != nil {
 		r.a.h.log.Warn("on_passive failed", "app", r.a.dep.App, "err", err)
 	}
+	r.a.ops.release()
 	r.a.demote()
 	r.resign(term)
 }

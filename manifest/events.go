@@ -23,11 +23,17 @@ const (
 	EventDeploy = "deploy"
 	// EventUndeploy: an app was undeployed.
 	EventUndeploy = "undeploy"
+	// EventBackend: an app's backend started, turned unhealthy, was
+	// restarted, failed or stopped on a node (the audit of backends).
+	EventBackend = "backend"
+	// EventVIP: a node took, gave up, re-added or lost (fenced) an app's
+	// virtual address, or saw another machine answer for it.
+	EventVIP = "vip"
 )
 
 // platformEvents is every platform event kind, in the order messages
 // list them.
-var platformEvents = []string{EventNodeJoin, EventNodeLeave, EventLeader, EventDeploy, EventUndeploy}
+var platformEvents = []string{EventNodeJoin, EventNodeLeave, EventLeader, EventDeploy, EventUndeploy, EventBackend, EventVIP}
 
 // PlatformEvents returns every platform event kind.
 func PlatformEvents() []string { return slices.Clone(platformEvents) }

@@ -36,7 +36,7 @@ func TestParseSubscription(t *testing.T) {
 }
 
 func TestPlatformEvents(t *testing.T) {
-	want := []string{"node_join", "node_leave", "leader", "deploy", "undeploy"}
+	want := []string{"node_join", "node_leave", "leader", "deploy", "undeploy", "backend", "vip"}
 	got := PlatformEvents()
 	if !slices.Equal(got, want) {
 		t.Fatalf("PlatformEvents() = %v, want %v", got, want)

@@ -193,7 +193,7 @@ func TestValidateData(t *testing.T) {
 			"platform.deploy", "platform.undeploy"}), "", ""},
 		{"subscribe platform all", events(nil, []string{"platform.*", "other.*"}), "", ""},
 		{"subscribe platform unknown", events(nil, []string{"other.x", "platform.foo"}), "data.events.subscribe[1]",
-			`"platform.foo" is not a platform event (node_join, node_leave, leader, deploy, undeploy)`},
+			`"platform.foo" is not a platform event (node_join, node_leave, leader, deploy, undeploy, backend, vip)`},
 		{"subscribe platform gt", events(nil, []string{"platform.>"}), "data.events.subscribe[0]", "is not a platform event"},
 		{"subscribe platform nested", events(nil, []string{"platform.deploy.x"}), "data.events.subscribe[0]", "is not a platform event"},
 		{"subscribe platform bare", events(nil, []string{"platform"}), "data.events.subscribe[0]", "is not app.event"},

@@ -123,7 +123,24 @@ type Status struct {
 	Partitions int `json:"partitions,omitempty"`
 	// DB is the replication state of the app's database here, if any.
 	DB *DBStatus `json:"db,omitempty"`
-	At time.Time `json:"at"`
+	// VIP is the virtual address this node holds for the app (active
+	// only).
+	VIP string `json:"vip,omitempty"`
+	// Backend is the state of the app's backend here (active only, or the
+	// last failure that made this node step down).
+	Backend *BackendStatus `json:"backend,omitempty"`
+	At      time.Time      `json:"at"`
+}
+
+// BackendStatus is how an app's backend runs on one node.
+type BackendStatus struct {
+	Kind string `json:"kind"`
+	// State is starting, healthy, unhealthy, restarting, failed or
+	// stopped.
+	State    string `json:"state"`
+	PID      int    `json:"pid,omitempty"`
+	Restarts int    `json:"restarts"`
+	Error    string `json:"error,omitempty"`
 }
 
 // DBStatus is where one node's copy of an app's database stands.

@@ -24,6 +24,7 @@ func runHost(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&cfg.Replicas, "replicas", 0, "replicas of every bucket (0: min(3, NATS servers))")
 	fs.StringVar(&cfg.HTTPAddr, "http", host.DefaultHTTP, "address for /metrics, /healthz and /readyz, or off")
 	fs.StringVar(&cfg.Platform, "platform", "", "platform name (default \"default\")")
+	fs.StringVar(&cfg.NetNS, "netns", "", "network namespace (name or path) for the apps' virtual IPs and backends (default: this process's own)")
 	fs.StringVar(&level, "log-level", "info", "debug, info, warn or error")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err

@@ -180,7 +180,25 @@ func roleCell(in client.Instance, rev uint64) string {
 	if db := in.DB; db != nil && in.State == registry.StateRunning {
 		cell += fmt.Sprintf(" [db txid %d, lag %s]", db.TXID, time.Duration(db.LagMS)*time.Millisecond)
 	}
+	if in.VIP != "" && in.State == registry.StateRunning {
+		cell += " [vip " + in.VIP + "]"
+	}
+	if be := in.Backend; be != nil && in.State == registry.StateRunning {
+		cell += " " + backendCell(be)
+	}
 	return cell
+}
+
+// backendCell is a backend's state, its restarts and its last error.
+func backendCell(be *registry.BackendStatus) string {
+	s := "[" + be.Kind + " " + be.State
+	if be.Restarts > 0 {
+		s += fmt.Sprintf(", %d restarts", be.Restarts)
+	}
+	if be.State == "failed" && be.Error != "" {
+		s += ": " + be.Error
+	}
+	return s + "]"
 }
 
 func appNote(a client.AppStatus) string {

@@ -1,5 +1,5 @@
 // Package events carries the events apps publish and the platform's own
-// (node_join, node_leave, leader, deploy, undeploy) to the apps that
+// (node_join, node_leave, leader, deploy, undeploy, backend, vip) to the apps that
 // subscribe to them, through one JetStream stream per platform.
 //
 //	stream, err := events.Ensure(ctx, js, events.StreamConfig(l, 3, 0))

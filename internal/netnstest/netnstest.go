@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netnstest builds a small LAN out of real Linux network
 // namespaces for tests: a namespace holding a bridge, host namespaces and a
 // client namespace, each joined to the bridge by a veth pair. Tests of code
@@ -227,6 +229,14 @@ func (n *Node) Down() error {
 	return errors.Join(
 		ip("-n", n.bridgeNS, "link", "set", n.port, "down"),
 		ip("-n", n.Name, "link", "set", n.Iface, "down"),
+	)
+}
+
+// Up undoes Down: the machine is back on the network.
+func (n *Node) Up() error {
+	return errors.Join(
+		ip("-n", n.Name, "link", "set", n.Iface, "up"),
+		ip("-n", n.bridgeNS, "link", "set", n.port, "up"),
 	)
 }
 
