@@ -14,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ozanturksever/go-cluster/client"
+	"github.com/ozanturksever/go-cluster/host/backend"
+	"github.com/ozanturksever/go-cluster/layout"
 	"github.com/ozanturksever/go-cluster/manifest"
 )
 
@@ -117,13 +119,25 @@ func TestBackendFailureStepsDown(t *testing.T) {
 // backendEvents reads the backend platform events node published, by event.
 func backendEvents(t testing.TB, p *platform, node string) map[string]bool {
 	t.Helper()
-	h := p.host(node)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	seen := map[string]bool{}
-	waitFor(t, 10*time.Second, "backend events in the stream", func() bool {
+	platformEvents(t, p.host(node), manifest.EventBackend, func(e BackendEvent) bool {
+		if e.Node == node {
+			seen[e.Event] = true
+		}
+		return seen[backend.EventFailed]
+	})
+	return seen
+}
+
+// platformEvents reads the platform events of kind in the stream through
+// h, each decoded as T, until done says it saw enough.
+func platformEvents[T any](t testing.TB, h *Host, kind string, done func(T) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	waitFor(t, 20*time.Second, kind+" events in the stream", func() bool {
 		cons, err := h.js.OrderedConsumer(ctx, h.layout.EventsStream(), jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{h.layout.EventSubject("platform", manifest.EventBackend)}})
+			FilterSubjects: []string{h.layout.EventSubject(layout.PlatformApp, kind)}})
 		if err != nil {
 			return false
 		}
@@ -131,15 +145,15 @@ func backendEvents(t testing.TB, p *platform, node string) map[string]bool {
 		if err != nil {
 			return false
 		}
+		found := false
 		for msg := range batch.Messages() {
-			var e BackendEvent
-			if json.Unmarshal(msg.Data(), &e) == nil && e.Node == node {
-				seen[e.Event] = true
+			var e T
+			if json.Unmarshal(msg.Data(), &e) == nil && done(e) {
+				found = true
 			}
 		}
-		return seen["failed"]
+		return found
 	})
-	return seen
 }
 
 func readPID(t testing.TB, path string) int {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ozanturksever/go-cluster/internal/netnstest"
+	"github.com/ozanturksever/go-cluster/manifest"
 )
 
 // vipPlatform is a platform whose hosts each live in a network namespace
@@ -174,6 +175,27 @@ func TestVIPFollowsActive(t *testing.T) {
 	checkFencing(t, vp.activations("ha"))
 }
 
+// checkConflictReported adds the active's VIP by hand on another node:
+// the active reports the conflict as a platform event and a metric, and
+// keeps the address.
+func checkConflictReported(t *testing.T, vp *vipPlatform, active string) {
+	t.Helper()
+	intruder := other(active)
+	if err := vp.nodes[intruder].IP("addr", "add", vp.vip.String(), "dev", netnstest.Iface); err != nil {
+		t.Fatal(err)
+	}
+	platformEvents(t, vp.host(active), manifest.EventVIP, func(e VIPEvent) bool {
+		return e.Node == active && e.Event == "conflict" && e.MAC == vp.nodes[intruder].MAC.String()
+	})
+	if got := metricValue(t, vp.host(active), "gocluster_vip_conflicts_total"); got < 1 {
+		t.Fatalf("gocluster_vip_conflicts_total = %v after a conflict", got)
+	}
+	if err := vp.nodes[intruder].IP("addr", "del", vp.vip.String(), "dev", netnstest.Iface); err != nil {
+		t.Fatal(err)
+	}
+	vp.waitServedBy(t, active)
+}
+
 // TestVIPMovesOnStepdown: a graceful hand-over moves the address; the
 // former active removes it before it releases the lease, so the next
 // holder is the only one that has it.
@@ -183,6 +205,7 @@ func TestVIPMovesOnStepdown(t *testing.T) {
 	deploy(t, c, testManifest(t, "ha", vipManifestYAML(vp.vip)), testapp(t))
 	before := vp.active("ha", time.Time{})
 	vp.waitServedBy(t, before)
+	checkConflictReported(t, vp, before)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	asked := time.Now()
@@ -194,5 +217,58 @@ func TestVIPMovesOnStepdown(t *testing.T) {
 		t.Fatalf("%s is active again after stepping down", after)
 	}
 	vp.waitServedBy(t, after)
+	var released, acquired time.Time
+	platformEvents(t, vp.host(after), manifest.EventVIP, func(e VIPEvent) bool {
+		at, _ := time.Parse(time.RFC3339Nano, e.At)
+		switch {
+		case e.Node == before && e.Event == "released":
+			released = at
+		case e.Node == after && e.Event == "acquired":
+			acquired = at
+		}
+		return !released.IsZero() && !acquired.IsZero()
+	})
+	if !released.Before(acquired) {
+		t.Fatalf("%s released the vip at %v, %s acquired it at %v", before, released, after, acquired)
+	}
+	checkFencing(t, vp.activations("ha"))
+}
+
+// TestVIPFencedWhenCutOff cuts the active's link to NATS: it cannot
+// renew, and it removes the address by its own deadline, before the lease
+// can pass on; the new active then holds it alone. When the link returns
+// the former active stays a standby without it.
+func TestVIPFencedWhenCutOff(t *testing.T) {
+	vp := newVIPPlatform(t, 3)
+	c := connect(t, vp.host("n1"))
+	deploy(t, c, testManifest(t, "ha", vipManifestYAML(vp.vip)), testapp(t))
+	victim := vp.active("ha", time.Time{})
+	vp.waitServedBy(t, victim)
+	cut := time.Now()
+	vp.links[victim].Cut()
+	var dropped time.Time // at most this late: the poll saw it gone
+	waitFor(t, 10*time.Second, "the cut-off active to drop the vip", func() bool {
+		has, err := vp.nodes[victim].HasAddr(vp.vip)
+		dropped = time.Now()
+		return err == nil && !has
+	})
+	next := vp.active("ha", cut)
+	if next == victim {
+		t.Fatalf("%s is still active with its link cut", victim)
+	}
+	for _, a := range vp.activations("ha") {
+		if a.Node == next && a.Began.After(cut) && !dropped.Before(a.Won) {
+			t.Fatalf("%s won the lease at %v, before %s had dropped the vip (seen gone at %v)", next, a.Won, victim, dropped)
+		}
+	}
+	vp.waitServedBy(t, next)
+	vp.links[victim].Restore()
+	waitFor(t, 30*time.Second, victim+" back as a standby", func() bool {
+		in, ok := instance(t, c, "ha", victim)
+		return ok && in.Role == "standby"
+	})
+	if h := vp.holders(t); len(h) != 1 || h[0] != next {
+		t.Fatalf("vip holders after the link returned: %v, want [%s]", h, next)
+	}
 	checkFencing(t, vp.activations("ha"))
 }
