@@ -1,12 +1,10 @@
 package host
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,47 +36,16 @@ func newVIPPlatform(t testing.TB, hosts int) *vipPlatform {
 	for i, n := range topo.Hosts {
 		node := "n" + string(rune('1'+i))
 		vp.nodes[node] = n
-		vp.serveNodeID(t, n, node)
+		n.ServeName(t, "tcp4", fmt.Sprintf("0.0.0.0:%d", vp.port), node)
 	}
 	vp.platform = newPlatformWith(t, 3, hosts, func(node string, cfg *Config) { cfg.NetNS = vp.nodes[node].Name })
 	return vp
 }
 
-func (vp *vipPlatform) serveNodeID(t testing.TB, n *netnstest.Node, node string) {
-	l, err := n.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", vp.port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var served sync.WaitGroup
-	t.Cleanup(func() {
-		l.Close()
-		served.Wait()
-	})
-	served.Go(func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = c.Write([]byte(node + "\n"))
-			c.Close()
-		}
-	})
-}
-
 // ask connects to the VIP from the client namespace and returns the node
 // that answered.
 func (vp *vipPlatform) ask(timeout time.Duration) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	c, err := vp.topo.Client.Dial(ctx, "tcp4", net.JoinHostPort(vp.vip.Addr().String(), fmt.Sprint(vp.port)))
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(timeout))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
+	return vp.topo.Client.Ask(context.Background(), "tcp4", net.JoinHostPort(vp.vip.Addr().String(), fmt.Sprint(vp.port)), timeout)
 }
 
 // holders lists the nodes whose interface carries the VIP.

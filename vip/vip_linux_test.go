@@ -1,10 +1,8 @@
 package vip
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -37,26 +35,7 @@ func lan(t *testing.T, hosts int) *netnstest.Topology {
 	t.Helper()
 	top := netnstest.New(t, hosts)
 	for _, h := range top.Hosts {
-		l, err := h.Listen("tcp", ":"+port)
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				fmt.Fprintln(c, h.Name)
-				c.Close()
-			}
-		}()
-		t.Cleanup(func() {
-			l.Close()
-			<-done
-		})
+		h.ServeName(t, "tcp", ":"+port, h.Name)
 	}
 	return top
 }
@@ -64,16 +43,7 @@ func lan(t *testing.T, hosts int) *netnstest.Topology {
 // reach connects from n to addr's port and returns the name of the host
 // that answered.
 func reach(ctx context.Context, n *netnstest.Node, addr netip.Addr) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	c, err := n.Dial(ctx, "tcp", net.JoinHostPort(addr.String(), port))
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
+	return n.Ask(ctx, "tcp", net.JoinHostPort(addr.String(), port), 2*time.Second)
 }
 
 // newVIP makes a VIP for addr on host n, released at Cleanup, with fast

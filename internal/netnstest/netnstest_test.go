@@ -1,7 +1,8 @@
+//go:build linux
+
 package netnstest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -13,42 +14,8 @@ import (
 	"time"
 )
 
-// serveName answers every connection with the node's name, so a dialler
-// can tell which node it reached.
-func serveName(t *testing.T, n *Node, network, addr string) net.Listener {
-	t.Helper()
-	l, err := n.Listen(network, addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintln(c, n.Name)
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-	})
-	return l
-}
-
 func reach(ctx context.Context, from *Node, network, addr string) (string, error) {
-	c, err := from.Dial(ctx, network, addr)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimSpace(line), err
+	return from.Ask(ctx, network, addr, 2*time.Second)
 }
 
 func TestTopology(t *testing.T) {
@@ -79,7 +46,7 @@ func TestTopology(t *testing.T) {
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		serveName(t, top.Client, "tcp", ":7000")
+		top.Client.ServeName(t, "tcp", ":7000", top.Client.Name)
 		for _, h := range top.Hosts {
 			for _, target := range []string{
 				net.JoinHostPort(top.Client.Addr.Addr().String(), "7000"),
