@@ -136,41 +136,48 @@ func (o *ops) failed() <-chan struct{} {
 
 // release stops the backend, then gives up the address.
 func (o *ops) release() {
+	o.stopBackend()
+	if o.vip == nil {
+		return
+	}
+	o.mu.Lock()
+	held := o.vipHeld
+	o.vipHeld = false
+	o.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := o.vip.Release(ctx); err != nil {
+		o.a.h.log.Error("cannot remove the vip", "app", o.a.dep.App, "err", err)
+	} else if held {
+		o.vipEvent("released", "")
+	}
+}
+
+// stopBackend stops this term's backend, if it runs, and keeps its last
+// state for status.
+func (o *ops) stopBackend() {
 	o.mu.Lock()
 	be, startErr := o.be, o.startErr
 	o.be, o.startErr = nil, nil
 	o.mu.Unlock()
+	if be == nil {
+		return
+	}
 	m := o.a.dep.Manifest
-	if be != nil {
-		stop := time.Duration(m.Backend.StopTimeout) + 5*time.Second
-		ctx, cancel := context.WithTimeout(context.Background(), stop)
-		if err := be.Stop(ctx); err != nil {
-			o.a.h.log.Warn("cannot stop the backend", "app", m.Name, "err", err)
-		}
-		cancel()
-		// A backend that gave up stays visible in status as failed: it is
-		// why this node stepped down.
-		st := toBackendStatus(be.Status())
-		if err := cmp.Or(be.Err(), startErr); err != nil {
-			st.State, st.Error, st.PID = backend.StateFailed, err.Error(), 0
-		}
-		o.mu.Lock()
-		o.last = st
-		o.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(m.Backend.StopTimeout)+5*time.Second)
+	defer cancel()
+	if err := be.Stop(ctx); err != nil {
+		o.a.h.log.Warn("cannot stop the backend", "app", m.Name, "err", err)
 	}
-	if o.vip != nil {
-		o.mu.Lock()
-		held := o.vipHeld
-		o.vipHeld = false
-		o.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := o.vip.Release(ctx); err != nil {
-			o.a.h.log.Error("cannot remove the vip", "app", m.Name, "err", err)
-		} else if held {
-			o.vipEvent("released", "")
-		}
+	// A backend that gave up stays visible in status as failed: it is why
+	// this node stepped down.
+	st := toBackendStatus(be.Status())
+	if err := cmp.Or(be.Err(), startErr); err != nil {
+		st.State, st.Error, st.PID = backend.StateFailed, err.Error(), 0
 	}
+	o.mu.Lock()
+	o.last = st
+	o.mu.Unlock()
 }
 
 // report fills the address and backend state of a status report.

@@ -290,6 +290,9 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	select {
 	case <-term.Done():
 		h.log.Warn("lost the active role", "app", name, "err", term.Err())
+		// The VIP went with the term; the backend must not wait for calls
+		// and on_passive while another node may be starting its own.
+		r.a.ops.stopBackend()
 	case <-ctx.Done():
 	case <-r.stepdown:
 		steppedDown = true
