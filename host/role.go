@@ -64,6 +64,11 @@ const activeLinger = time.Second
 // stepdownCooldown keeps a node that stepped down out of the next election.
 const stepdownCooldown = 750 * time.Millisecond
 
+// opsFailureCooldown keeps a node whose VIP or backend failed out of the
+// elections longer: another node should get the role first, and a node
+// that fails again must not take it back at once.
+const opsFailureCooldown = 5 * time.Second
+
 func newRole(a *app, p Placement) *role {
 	r := &role{a: a, stepdown: make(chan struct{}, 1), done: make(chan struct{}), lingerCut: make(chan struct{})}
 	r.setPlacement(p)
@@ -182,9 +187,8 @@ func (r *role) run(ctx context.Context) {
 			}
 			continue
 		}
-		steppedDown := r.serveTerm(ctx, term)
-		if steppedDown {
-			sleepCtx(ctx, stepdownCooldown)
+		if cooldown := r.serveTerm(ctx, term); cooldown > 0 {
+			sleepCtx(ctx, cooldown)
 		}
 	}
 }
@@ -240,8 +244,8 @@ func waitLeaseFree(ctx context.Context, h *Host, key string) (last string, err e
 }
 
 // serveTerm acts as the active until the term ends, ctx ends or a
-// step-down is asked; it reports whether it stepped down on request.
-func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown bool) {
+// step-down is asked; it returns how long to stay out of the elections.
+func (r *role) serveTerm(ctx context.Context, term *lease.Term) (cooldown time.Duration) {
 	h, name := r.a.h, r.a.dep.App
 	won := time.Now()
 	seen := r.placementsSeen()
@@ -249,21 +253,21 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 		h.log.Error("cannot take over the database; stepping down", "app", name, "err", err)
 		r.a.demote()
 		r.resign(term)
-		return true
+		return stepdownCooldown
 	}
 	if err := r.a.ops.acquire(term); err != nil {
 		h.log.Error("cannot take the vip or start the backend; stepping down", "app", name, "err", err)
 		r.a.ops.release()
 		r.a.demote()
 		r.resign(term)
-		return true
+		return opsFailureCooldown
 	}
 	if err := r.a.plug.Activate(term.Context()); err != nil {
 		h.log.Error("on_active failed; stepping down", "app", name, "err", err)
 		r.a.ops.release()
 		r.a.demote()
 		r.resign(term)
-		return true
+		return stepdownCooldown
 	}
 	r.a.startTermSubscription(term)
 	// Active before subscribed: a call that arrives on the active subject
@@ -276,7 +280,7 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 	if err := r.subscribeActive(); err != nil {
 		h.log.Error("cannot serve as active; stepping down", "app", name, "err", err)
 		r.release(term, func(at time.Time) { h.endActivation(act, at) })
-		return true
+		return stepdownCooldown
 	}
 	h.log.Info("active", "app", name, "token", term.Token())
 	h.announceLeader(name, term.Token())
@@ -295,15 +299,15 @@ func (r *role) serveTerm(ctx context.Context, term *lease.Term) (steppedDown boo
 		r.a.ops.stopBackend()
 	case <-ctx.Done():
 	case <-r.stepdown:
-		steppedDown = true
+		cooldown = stepdownCooldown
 		h.log.Info("stepping down", "app", name)
 	case <-r.a.ops.failed():
-		steppedDown = true
+		cooldown = opsFailureCooldown
 		h.log.Error("the backend failed; stepping down", "app", name)
 	}
 	r.release(term, func(at time.Time) { h.endActivation(act, at) })
 	r.report()
-	return steppedDown
+	return cooldown
 }
 
 // release gives the role up in reverse order and frees the lease. It tells
