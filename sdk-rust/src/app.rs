@@ -141,12 +141,12 @@ pub mod __rt {
 
     thread_local! {
         /// The app, made by setup on first use.
-        static APP: RefCell<Option<App>> = RefCell::new(None);
+        static APP: RefCell<Option<App>> = const { RefCell::new(None) };
         /// The buffer the host writes each call into: the method name
         /// then the payload. Replaced only when a call needs more room,
         /// so its address holds until the next `buffer` export, as the
         /// host relies on.
-        static INPUT: RefCell<Vec<u8>> = RefCell::new(Vec::new());
+        static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
 
     /// `gocluster_v1_buffer`: the address of a buffer of at least `size`

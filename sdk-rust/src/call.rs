@@ -111,7 +111,15 @@ mod tests {
     struct Echo;
 
     impl Fake for Echo {
-        fn call(&mut self, app: &[u8], method: &[u8], payload: &[u8], key: &[u8], timeout_ms: i32, out: &mut [u8]) -> i32 {
+        fn call(
+            &mut self,
+            app: &[u8],
+            method: &[u8],
+            payload: &[u8],
+            key: &[u8],
+            timeout_ms: i32,
+            out: &mut [u8],
+        ) -> i32 {
             if method == b"missing" {
                 return -1;
             }
@@ -144,7 +152,13 @@ mod tests {
     fn bad_arguments() {
         let long = "a".repeat(65);
         let key = vec![0u8; 513];
-        for r in [call("", "m", b""), call(&long[..33], "m", b""), call("a", "", b""), call("a", &long, b""), Call::new("a", "m").key(&key).send(b"")] {
+        for r in [
+            call("", "m", b""),
+            call(&long[..33], "m", b""),
+            call("a", "", b""),
+            call("a", &long, b""),
+            Call::new("a", "m").key(&key).send(b""),
+        ] {
             assert_eq!(r.unwrap_err().kind(), ErrorKind::Invalid);
         }
     }

@@ -242,9 +242,10 @@ impl Row {
     /// Fails with `Internal` for a column out of range or a value that
     /// does not convert, naming the column.
     pub fn get<T: FromValue>(&self, i: usize) -> Result<T, Error> {
-        let v = self.0.get(i).ok_or_else(|| {
-            Error::new(ErrorKind::Internal, format!("column {} of a row of {}", i, self.0.len()))
-        })?;
+        let v = self
+            .0
+            .get(i)
+            .ok_or_else(|| Error::new(ErrorKind::Internal, format!("column {} of a row of {}", i, self.0.len())))?;
         v.get().map_err(|e| Error::new(e.kind(), format!("column {}: {}", i, e.message())))
     }
 
@@ -413,9 +414,12 @@ mod tests {
         assert_eq!(row.get::<Value>(3).unwrap(), Value::Real(1.5));
     }
 
+    /// The (sql, params) of each db_exec.
+    type Seen = Rc<RefCell<Vec<(Vec<u8>, Vec<u8>)>>>;
+
     #[derive(Default)]
     struct Db {
-        seen: Rc<RefCell<Vec<(Vec<u8>, Vec<u8>)>>>,
+        seen: Seen,
     }
 
     impl Fake for Db {

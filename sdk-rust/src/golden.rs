@@ -109,7 +109,7 @@ fn values_txt() {
                 Some(v) => {
                     assert!(ok, "{}: decoded a bad vector", at);
                     let want = item(&d[0]);
-                    assert!(same(&[v], &[want.clone()]), "{}", at);
+                    assert!(same(&[v], std::slice::from_ref(&want)), "{}", at);
                     assert_eq!(encode(encoding::put_value, &want), b, "{}", at);
                 }
                 None => assert!(!ok, "{}: refused", at),
@@ -127,7 +127,7 @@ fn values_txt() {
                 Some(s) => {
                     assert!(ok, "{}: decoded a bad vector", at);
                     let want = Statement { sql: text(&d[0]), params: items(&d[1]) };
-                    assert!(same_statements(&[s], &[want.clone()]), "{}", at);
+                    assert!(same_statements(&[s], std::slice::from_ref(&want)), "{}", at);
                     let mut out = Vec::new();
                     encoding::put_statement(&mut out, &want.sql, &want.params);
                     assert_eq!(out, b, "{}", at);
@@ -146,7 +146,8 @@ fn values_txt() {
             "exec" => match encoding::decode_exec_result(&b) {
                 Some(r) => {
                     assert!(ok, "{}: decoded a bad vector", at);
-                    let want = ExecResult { rows_affected: d[0].parse().unwrap(), last_insert_id: d[1].parse().unwrap() };
+                    let want =
+                        ExecResult { rows_affected: d[0].parse().unwrap(), last_insert_id: d[1].parse().unwrap() };
                     assert_eq!(r, want, "{}", at);
                     assert_eq!(decode_sent::put_exec_result(&want), b, "{}", at);
                     assert_eq!(encoding::decode_exec_results(&b, 1), Some(vec![want]), "{}", at);
@@ -194,7 +195,8 @@ fn partitions_txt() {
         let b = hex(&f[1]);
         match (f[0].as_str(), encoding::decode_partitions(&b)) {
             ("ok", Some(p)) => {
-                let want: Vec<u32> = if f[2] == "-" { vec![] } else { f[2].split(',').map(|s| s.parse().unwrap()).collect() };
+                let want: Vec<u32> =
+                    if f[2] == "-" { vec![] } else { f[2].split(',').map(|s| s.parse().unwrap()).collect() };
                 assert_eq!(p, want, "{}", at);
                 assert_eq!(decode_sent::put_partitions(&want), b, "{}", at);
             }

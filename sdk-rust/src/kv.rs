@@ -216,7 +216,13 @@ mod tests {
     #[test]
     fn bad_keys_never_reach_the_host() {
         let long = vec![b'k'; MAX_KEY_LEN + 1];
-        for r in [get("").map(|_| ()), get(&long).map(|_| ()), put("", "v").map(|_| ()), delete(&long), keys(&long).map(|_| ())] {
+        for r in [
+            get("").map(|_| ()),
+            get(&long).map(|_| ()),
+            put("", "v").map(|_| ()),
+            delete(&long),
+            keys(&long).map(|_| ()),
+        ] {
             assert_eq!(r.unwrap_err().kind(), ErrorKind::Invalid);
         }
         assert!(check_key(&vec![b'k'; MAX_KEY_LEN]).is_ok());

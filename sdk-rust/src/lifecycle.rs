@@ -52,7 +52,7 @@ pub enum Role {
 }
 
 thread_local! {
-    static ROLE: Cell<Role> = Cell::new(Role::None);
+    static ROLE: Cell<Role> = const { Cell::new(Role::None) };
     static OWNED: RefCell<BTreeSet<u32>> = RefCell::new(BTreeSet::new());
 }
 
@@ -188,7 +188,8 @@ fn node(f: &mut crate::app::NodeHook, payload: &[u8]) -> Result<(), Error> {
 }
 
 fn change_owned(own: bool, f: &mut crate::app::PartitionsHook, payload: &[u8]) -> Result<(), Error> {
-    let parts = decode_partitions(payload).ok_or_else(|| Error::new(ErrorKind::Invalid, "malformed partitions payload"))?;
+    let parts =
+        decode_partitions(payload).ok_or_else(|| Error::new(ErrorKind::Invalid, "malformed partitions payload"))?;
     if let Some(f) = f {
         f(&parts)?;
     }

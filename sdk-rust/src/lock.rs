@@ -53,7 +53,7 @@ pub struct Lock {
 
 fn ttl_ms(ttl: Duration) -> Result<i32, Error> {
     let ms = millis(ttl) as u64;
-    if ms < MIN_LOCK_TTL_MS || ms > MAX_LOCK_TTL_MS {
+    if !(MIN_LOCK_TTL_MS..=MAX_LOCK_TTL_MS).contains(&ms) {
         return Err(Error::new(ErrorKind::Invalid, "lock TTL must be 1s to 5m"));
     }
     Ok(ms as i32)

@@ -100,9 +100,7 @@ pub fn abi_version() -> u32 {
 /// ```
 pub fn config(key: &str) -> Option<String> {
     // SAFETY: the key is read, the result written inside (ptr, cap).
-    fetch_raw(|ptr, cap| unsafe { host::gc_config(key.as_ptr(), key.len(), ptr, cap) })
-        .ok()
-        .map(into_string)
+    fetch_raw(|ptr, cap| unsafe { host::gc_config(key.as_ptr(), key.len(), ptr, cap) }).ok().map(into_string)
 }
 
 /// The severity of a log line.

@@ -46,15 +46,12 @@ fn increment() -> Result<u64, Error> {
         Err(e) if e.kind() == ErrorKind::NotFound => return kv::create(COUNTER_KEY, "1").map(|_| 1),
         other => other?,
     };
-    let n: u64 = std::str::from_utf8(&entry.value)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::Internal,
-                format!("counter holds {:?}, not a number", String::from_utf8_lossy(&entry.value)),
-            )
-        })?;
+    let n: u64 = std::str::from_utf8(&entry.value).ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("counter holds {:?}, not a number", String::from_utf8_lossy(&entry.value)),
+        )
+    })?;
     kv::update(COUNTER_KEY, (n + 1).to_string(), entry.revision)?;
     Ok(n + 1)
 }

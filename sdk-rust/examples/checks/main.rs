@@ -9,7 +9,7 @@ use std::time::Duration;
 
 thread_local! {
     /// The lifecycle events this instance was told.
-    static SEEN: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    static SEEN: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 fn seen(what: String) {
@@ -88,19 +88,29 @@ fn check_kv() -> Result<(), Error> {
 }
 
 fn check_db() -> Result<(), Error> {
-    db::exec("CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, email TEXT UNIQUE, score REAL, avatar BLOB)", &[])?;
+    db::exec(
+        "CREATE TABLE IF NOT EXISTS users(id INTEGER PRIMARY KEY, email TEXT UNIQUE, score REAL, avatar BLOB)",
+        &[],
+    )?;
     db::exec("DELETE FROM users", &[])?;
     let r = db::exec(
         "INSERT INTO users(email, score, avatar) VALUES (?, ?, ?)",
         &["ann@example.com".into(), 9.5.into(), Value::Blob(vec![0, 1, 255])],
     )?;
     expect(r.rows_affected == 1 && r.last_insert_id > 0, format!("insert {:?}", r))?;
-    let e = kind_is(db::exec("INSERT INTO users(email) VALUES (?)", &["ann@example.com".into()]), ErrorKind::Conflict, "duplicate")?;
+    let e = kind_is(
+        db::exec("INSERT INTO users(email) VALUES (?)", &["ann@example.com".into()]),
+        ErrorKind::Conflict,
+        "duplicate",
+    )?;
     expect(e.message().contains("UNIQUE"), format!("duplicate message {:?}", e.message()))?;
     kind_is(db::exec("SELEC nonsense", &[]), ErrorKind::Invalid, "bad SQL")?;
     let res = db::batch(&[
         Statement::new("INSERT INTO users(email) VALUES (?)", vec!["bob@example.com".into()]),
-        Statement::new("UPDATE users SET score = score + ? WHERE email = ?", vec![0.5.into(), "ann@example.com".into()]),
+        Statement::new(
+            "UPDATE users SET score = score + ? WHERE email = ?",
+            vec![0.5.into(), "ann@example.com".into()],
+        ),
     ])?;
     expect(res.len() == 2 && res[1].rows_affected == 1, format!("batch {:?}", res))?;
     let rows = db::query("SELECT id, email, score, avatar FROM users ORDER BY id", &[])?;

@@ -34,13 +34,38 @@ mod wasm {
         #[link_name = "take"]
         pub fn gc_take(ptr: *mut u8, len: usize) -> i32;
         #[link_name = "kv_get"]
-        pub fn gc_kv_get(key_ptr: *const u8, key_len: usize, out_ptr: *mut u8, out_cap: usize, rev_ptr: *mut u64) -> i32;
+        pub fn gc_kv_get(
+            key_ptr: *const u8,
+            key_len: usize,
+            out_ptr: *mut u8,
+            out_cap: usize,
+            rev_ptr: *mut u64,
+        ) -> i32;
         #[link_name = "kv_put"]
-        pub fn gc_kv_put(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize, rev_ptr: *mut u64) -> i32;
+        pub fn gc_kv_put(
+            key_ptr: *const u8,
+            key_len: usize,
+            val_ptr: *const u8,
+            val_len: usize,
+            rev_ptr: *mut u64,
+        ) -> i32;
         #[link_name = "kv_create"]
-        pub fn gc_kv_create(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize, rev_ptr: *mut u64) -> i32;
+        pub fn gc_kv_create(
+            key_ptr: *const u8,
+            key_len: usize,
+            val_ptr: *const u8,
+            val_len: usize,
+            rev_ptr: *mut u64,
+        ) -> i32;
         #[link_name = "kv_update"]
-        pub fn gc_kv_update(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize, rev: u64, rev_ptr: *mut u64) -> i32;
+        pub fn gc_kv_update(
+            key_ptr: *const u8,
+            key_len: usize,
+            val_ptr: *const u8,
+            val_len: usize,
+            rev: u64,
+            rev_ptr: *mut u64,
+        ) -> i32;
         #[link_name = "kv_delete"]
         pub fn gc_kv_delete(key_ptr: *const u8, key_len: usize) -> i32;
         #[link_name = "kv_keys"]
@@ -60,19 +85,43 @@ mod wasm {
             out_cap: usize,
         ) -> i32;
         #[link_name = "db_exec"]
-        pub fn gc_db_exec(sql_ptr: *const u8, sql_len: usize, params_ptr: *const u8, params_len: usize, out_ptr: *mut u8) -> i32;
+        pub fn gc_db_exec(
+            sql_ptr: *const u8,
+            sql_len: usize,
+            params_ptr: *const u8,
+            params_len: usize,
+            out_ptr: *mut u8,
+        ) -> i32;
         #[link_name = "db_query"]
-        pub fn gc_db_query(sql_ptr: *const u8, sql_len: usize, params_ptr: *const u8, params_len: usize, out_ptr: *mut u8, out_cap: usize) -> i32;
+        pub fn gc_db_query(
+            sql_ptr: *const u8,
+            sql_len: usize,
+            params_ptr: *const u8,
+            params_len: usize,
+            out_ptr: *mut u8,
+            out_cap: usize,
+        ) -> i32;
         #[link_name = "db_batch"]
         pub fn gc_db_batch(batch_ptr: *const u8, batch_len: usize, out_ptr: *mut u8, out_cap: usize) -> i32;
         #[link_name = "lock_acquire"]
-        pub fn gc_lock_acquire(name_ptr: *const u8, name_len: usize, ttl_ms: i32, wait_ms: i32, token_ptr: *mut u64) -> i32;
+        pub fn gc_lock_acquire(
+            name_ptr: *const u8,
+            name_len: usize,
+            ttl_ms: i32,
+            wait_ms: i32,
+            token_ptr: *mut u64,
+        ) -> i32;
         #[link_name = "lock_renew"]
         pub fn gc_lock_renew(name_ptr: *const u8, name_len: usize, token: u64, ttl_ms: i32) -> i32;
         #[link_name = "lock_release"]
         pub fn gc_lock_release(name_ptr: *const u8, name_len: usize, token: u64) -> i32;
         #[link_name = "event_publish"]
-        pub fn gc_event_publish(topic_ptr: *const u8, topic_len: usize, payload_ptr: *const u8, payload_len: usize) -> i32;
+        pub fn gc_event_publish(
+            topic_ptr: *const u8,
+            topic_len: usize,
+            payload_ptr: *const u8,
+            payload_len: usize,
+        ) -> i32;
         #[link_name = "last_error"]
         pub fn gc_last_error(out_ptr: *mut u8, out_cap: usize) -> i32;
     }
@@ -118,16 +167,41 @@ mod native {
     pub unsafe fn gc_take(ptr: *mut u8, len: usize) -> i32 {
         with(|h| h.take(mem_mut(ptr, len))).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_kv_get(key_ptr: *const u8, key_len: usize, out_ptr: *mut u8, out_cap: usize, rev_ptr: *mut u64) -> i32 {
+    pub unsafe fn gc_kv_get(
+        key_ptr: *const u8,
+        key_len: usize,
+        out_ptr: *mut u8,
+        out_cap: usize,
+        rev_ptr: *mut u64,
+    ) -> i32 {
         with(|h| h.kv_get(mem(key_ptr, key_len), mem_mut(out_ptr, out_cap), &mut *rev_ptr)).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_kv_put(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize, rev_ptr: *mut u64) -> i32 {
+    pub unsafe fn gc_kv_put(
+        key_ptr: *const u8,
+        key_len: usize,
+        val_ptr: *const u8,
+        val_len: usize,
+        rev_ptr: *mut u64,
+    ) -> i32 {
         with(|h| h.kv_put(mem(key_ptr, key_len), mem(val_ptr, val_len), &mut *rev_ptr)).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_kv_create(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize, rev_ptr: *mut u64) -> i32 {
+    pub unsafe fn gc_kv_create(
+        key_ptr: *const u8,
+        key_len: usize,
+        val_ptr: *const u8,
+        val_len: usize,
+        rev_ptr: *mut u64,
+    ) -> i32 {
         with(|h| h.kv_create(mem(key_ptr, key_len), mem(val_ptr, val_len), &mut *rev_ptr)).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_kv_update(key_ptr: *const u8, key_len: usize, val_ptr: *const u8, val_len: usize, rev: u64, rev_ptr: *mut u64) -> i32 {
+    pub unsafe fn gc_kv_update(
+        key_ptr: *const u8,
+        key_len: usize,
+        val_ptr: *const u8,
+        val_len: usize,
+        rev: u64,
+        rev_ptr: *mut u64,
+    ) -> i32 {
         with(|h| h.kv_update(mem(key_ptr, key_len), mem(val_ptr, val_len), rev, &mut *rev_ptr)).unwrap_or(UNAVAILABLE)
     }
     pub unsafe fn gc_kv_delete(key_ptr: *const u8, key_len: usize) -> i32 {
@@ -161,17 +235,37 @@ mod native {
         })
         .unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_db_exec(sql_ptr: *const u8, sql_len: usize, params_ptr: *const u8, params_len: usize, out_ptr: *mut u8) -> i32 {
+    pub unsafe fn gc_db_exec(
+        sql_ptr: *const u8,
+        sql_len: usize,
+        params_ptr: *const u8,
+        params_len: usize,
+        out_ptr: *mut u8,
+    ) -> i32 {
         let out = mem_mut(out_ptr, crate::abi::EXEC_RESULT_SIZE);
         with(|h| h.db_exec(mem(sql_ptr, sql_len), mem(params_ptr, params_len), out)).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_db_query(sql_ptr: *const u8, sql_len: usize, params_ptr: *const u8, params_len: usize, out_ptr: *mut u8, out_cap: usize) -> i32 {
-        with(|h| h.db_query(mem(sql_ptr, sql_len), mem(params_ptr, params_len), mem_mut(out_ptr, out_cap))).unwrap_or(UNAVAILABLE)
+    pub unsafe fn gc_db_query(
+        sql_ptr: *const u8,
+        sql_len: usize,
+        params_ptr: *const u8,
+        params_len: usize,
+        out_ptr: *mut u8,
+        out_cap: usize,
+    ) -> i32 {
+        with(|h| h.db_query(mem(sql_ptr, sql_len), mem(params_ptr, params_len), mem_mut(out_ptr, out_cap)))
+            .unwrap_or(UNAVAILABLE)
     }
     pub unsafe fn gc_db_batch(batch_ptr: *const u8, batch_len: usize, out_ptr: *mut u8, out_cap: usize) -> i32 {
         with(|h| h.db_batch(mem(batch_ptr, batch_len), mem_mut(out_ptr, out_cap))).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_lock_acquire(name_ptr: *const u8, name_len: usize, ttl_ms: i32, wait_ms: i32, token_ptr: *mut u64) -> i32 {
+    pub unsafe fn gc_lock_acquire(
+        name_ptr: *const u8,
+        name_len: usize,
+        ttl_ms: i32,
+        wait_ms: i32,
+        token_ptr: *mut u64,
+    ) -> i32 {
         with(|h| h.lock_acquire(mem(name_ptr, name_len), ttl_ms, wait_ms, &mut *token_ptr)).unwrap_or(UNAVAILABLE)
     }
     pub unsafe fn gc_lock_renew(name_ptr: *const u8, name_len: usize, token: u64, ttl_ms: i32) -> i32 {
@@ -180,7 +274,12 @@ mod native {
     pub unsafe fn gc_lock_release(name_ptr: *const u8, name_len: usize, token: u64) -> i32 {
         with(|h| h.lock_release(mem(name_ptr, name_len), token)).unwrap_or(UNAVAILABLE)
     }
-    pub unsafe fn gc_event_publish(topic_ptr: *const u8, topic_len: usize, payload_ptr: *const u8, payload_len: usize) -> i32 {
+    pub unsafe fn gc_event_publish(
+        topic_ptr: *const u8,
+        topic_len: usize,
+        payload_ptr: *const u8,
+        payload_len: usize,
+    ) -> i32 {
         with(|h| h.event_publish(mem(topic_ptr, topic_len), mem(payload_ptr, payload_len))).unwrap_or(UNAVAILABLE)
     }
     pub unsafe fn gc_last_error(out_ptr: *mut u8, out_cap: usize) -> i32 {
