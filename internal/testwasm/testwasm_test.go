@@ -183,3 +183,28 @@ func FuzzLocalReplaces(f *testing.F) {
 		}
 	})
 }
+
+func TestBuildRust(t *testing.T) {
+	path := BuildRustFile(t, "sdk-rust", "basic")
+	if again := BuildRustFile(t, "sdk-rust", "basic"); again != path {
+		t.Errorf("second build at %s, first at %s", again, path)
+	}
+	b := BuildRust(t, "sdk-rust", "basic")
+	if !bytes.HasPrefix(b, []byte("\x00asm\x01\x00\x00\x00")) {
+		t.Fatalf("%s is not a wasm module: % x", path, b[:min(len(b), 8)])
+	}
+	if !bytes.Contains(b, []byte("gocluster_v1_handle")) {
+		t.Errorf("%s does not export gocluster_v1_handle", path)
+	}
+}
+
+func TestRustLibName(t *testing.T) {
+	dir := writeModule(t, map[string]string{"Cargo.toml": "[package]\nname = \"my-app\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n"})
+	if got, err := rustLibName(dir); err != nil || got != "my_app" {
+		t.Errorf("rustLibName = %q, %v; want my_app", got, err)
+	}
+	dir = writeModule(t, map[string]string{"Cargo.toml": "[package]\nname = \"my-app\"\n[lib]\nname = \"cache\"\n"})
+	if got, err := rustLibName(dir); err != nil || got != "cache" {
+		t.Errorf("rustLibName = %q, %v; want cache", got, err)
+	}
+}
