@@ -6,11 +6,23 @@ GO ?= go
 WASM_BUILD := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared
 
 # Every example with a manifest; each builds to the wasm its app.yaml names.
-EXAMPLES := $(patsubst %/app.yaml,%,$(wildcard examples/*/app.yaml))
+# Those with a Cargo.toml are Rust apps, built by the rust target.
+RUST_EXAMPLES := $(patsubst %/Cargo.toml,%,$(wildcard examples/*/Cargo.toml))
+EXAMPLES := $(filter-out $(RUST_EXAMPLES),$(patsubst %/app.yaml,%,$(wildcard examples/*/app.yaml)))
 # Every test guest: one main package per directory of the guests module.
 GUESTS := $(patsubst %/,%,$(dir $(wildcard plugins/testdata/guests/*/main.go)))
 
-.PHONY: all build test vet bench examples guests sdk
+# Rust apps build with Debian's rustc 1.63 and cargo (apt-get install -y
+# rustc cargo libstd-rust-dev-wasm32 lld-14): rustup's toolchain here has
+# no wasm32 std. Override to use another toolchain with the target.
+RUSTC ?= /usr/bin/rustc
+RUSTDOC ?= /usr/bin/rustdoc
+CARGO ?= /usr/bin/cargo
+RUST_TARGET ?= wasm32-unknown-unknown
+RUST_ENV := RUSTC=$(RUSTC) RUSTDOC=$(RUSTDOC) CARGO=$(CARGO) CARGO_NET_OFFLINE=true \
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-14 CARGO_TARGET_WASM32_WASI_LINKER=wasm-ld-14
+
+.PHONY: all build test vet bench examples guests sdk rust
 
 all: build
 
@@ -19,7 +31,7 @@ build:
 	$(GO) build -o bin/go-cluster ./cmd/go-cluster
 
 ## test: everything: example wasm, the SDK, vet, all tests, one pass of every benchmark
-test: examples sdk vet
+test: examples sdk rust vet
 	$(GO) test -count=1 -p 1 -timeout 40m ./...
 	cd examples/basic && $(GO) test -count=1 ./...
 	cd examples/convex-backend && $(GO) test -count=1 ./...
@@ -48,6 +60,17 @@ guests:
 	@set -e; for d in $(GUESTS); do \
 		echo "$$d/$$(basename $$d).wasm"; \
 		(cd $$d && $(WASM_BUILD) -o $$(basename $$d).wasm .); \
+	done
+
+## rust: test sdk-rust natively, build it and its example apps for wasm, and
+## test and build every Rust app under examples/ into the wasm its app.yaml names
+rust:
+	cd sdk-rust && $(RUST_ENV) TARGET=$(RUST_TARGET) ./build.sh
+	@set -e; for d in $(RUST_EXAMPLES); do \
+		wasm=$$(sed -n 's/^wasm:[[:space:]]*["'\'']\{0,1\}\([^"'\''#[:space:]]*\).*/\1/p' $$d/app.yaml); \
+		echo "$$d/$$wasm"; \
+		(cd $$d && $(RUST_ENV) $(CARGO) test && $(RUST_ENV) $(CARGO) build --release --target $(RUST_TARGET) --lib && \
+			cp target/$(RUST_TARGET)/release/$$(sed -n 's/^name[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' Cargo.toml | head -1 | tr - _).wasm $$wasm); \
 	done
 
 ## sdk: vet and test the Go guest SDK, natively and for wasip1
