@@ -60,7 +60,8 @@
 //! - [`call()`] and [`Call`]: other apps' methods (or this app's);
 //! - [`publish`] and [`App::on_event`]: events between apps;
 //! - lifecycle handlers on [`App`] ([`lifecycle`]) and what they told the
-//!   instance: [`role`], [`owned`], [`owns`];
+//!   instance: [`role`], [`owned`], [`owns`], and [`partition_of`], the
+//!   ring partition of a key;
 //! - [`config`], [`log()`](fn@log) and friends, [`abi_version`].
 //!
 //! # Outside a host
@@ -81,6 +82,7 @@ mod host;
 pub mod kv;
 pub mod lifecycle;
 pub mod lock;
+mod partition;
 mod runtime;
 
 #[cfg(test)]
@@ -93,4 +95,5 @@ pub use call::{call, Call};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{publish, Event};
 pub use lifecycle::{owned, owns, role, Role};
+pub use partition::partition_of;
 pub use runtime::{abi_version, config, debug, error, info, log, warn, Level};
