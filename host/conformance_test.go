@@ -66,8 +66,9 @@ func readConformance(t *testing.T) []conformance.Case {
 var conformBigConfig = strings.Repeat("x", 10000)
 
 // deployConform deploys the guest as the app under test, with every grant,
-// and as the same app without any ("bare"); it returns the table's
-// variables. The app may call "nobody", which never runs.
+// and as the same app without any and a smaller payload limit ("bare");
+// it returns the table's variables. The app may call "nobody", which
+// never runs.
 func deployConform(t *testing.T, c *client.Client, app string, wasm []byte) map[string]string {
 	t.Helper()
 	vars := map[string]string{"self": app, "bare": app + "-bare"}
@@ -76,7 +77,7 @@ func deployConform(t *testing.T, c *client.Client, app string, wasm []byte) map[
 		"calls: [nobody]\n" +
 		"config:\n  greeting: " + strconv.Quote("héllo, wörld ✓") + "\n  empty: \"\"\n  big: " + conformBigConfig + "\n"
 	deploy(t, c, conformManifest(t, vars["self"], full), wasm)
-	deploy(t, c, conformManifest(t, vars["bare"], ""), wasm)
+	deploy(t, c, conformManifest(t, vars["bare"], "limits: {payload: 64KiB}\n"), wasm)
 	return vars
 }
 

@@ -57,13 +57,14 @@ func TestParse(t *testing.T) {
 first | kv_put "k\x00\xff" "v"*3 | ok *
       | kv_get "k\x00\xff"       | ok "vvv" @1
       & last_error               | not_found
+      | call $self "fail" "conflict:"+"m"*3+"!" | conflict "m"*3
 second | bare:db_batch "INSERT ?" int:-1 / "SELECT 1" real:+Inf text:"é|x" blob:"\x00"*2 null | eventually ok ~"a b" >12 >7 hex:00ff $self
 `
 	cases, err := Parse(strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cases) != 2 || len(cases[0].Steps) != 3 || len(cases[1].Steps) != 1 {
+	if len(cases) != 2 || len(cases[0].Steps) != 4 || len(cases[1].Steps) != 1 {
 		t.Fatalf("parsed %+v", cases)
 	}
 	put := cases[0].Steps[0]
@@ -74,8 +75,12 @@ second | bare:db_batch "INSERT ?" int:-1 / "SELECT 1" real:+Inf text:"é|x" blob
 	if get.Joined || get.Expect.Fields[1].Arg.Ref == nil || *get.Expect.Fields[1].Arg.Ref != (Ref{1, 1}) {
 		t.Errorf("kv_get step: %+v", get)
 	}
-	if calls := cases[0].Calls(); len(calls) != 2 || len(calls[1]) != 2 {
+	if calls := cases[0].Calls(); len(calls) != 3 || len(calls[1]) != 2 {
 		t.Errorf("calls: %v", calls)
+	}
+	if fail := cases[0].Steps[3]; string(fail.Args[2].Unit) != "conflict:mmm!" || fail.Args[2].Repeat != 0 ||
+		string(fail.Expect.Fields[0].Arg.Unit) != "m" || fail.Expect.Fields[0].Arg.Repeat != 3 {
+		t.Errorf("concatenation: %+v", fail)
 	}
 	b := cases[1].Steps[0]
 	if b.Target != "bare" || b.Op != "db_batch" || !b.Args[2].Sep || !b.Expect.Eventually || len(b.Expect.Fields) != 5 {
@@ -102,6 +107,9 @@ func TestParseErrors(t *testing.T) {
 		`c | kv_get @1 | ok`,                 // a reference to the future
 		`c | kv_get "k" | not_found "a" "b"`, // two fields for an error
 		`c | kv_get "k"*0 | ok`,              // empty repeat
+		`c | kv_get "k"+x | ok`,              // + without a string
+		`c | kv_get "k"+ | ok`,               // + at the end
+		`c | kv_get "k"*2x | ok`,             // junk after a repeat
 		`c | kv_get "k"*99999999999 | ok`,    // repeat too large
 		`c | kv_get $nobody | ok`,            // unknown variable
 		`c | db_exec "x" / int:1 | ok`,       // / outside db_batch

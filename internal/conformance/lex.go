@@ -134,7 +134,8 @@ var Vars = []string{"self", "bare"}
 
 // parseArg reads one argument word:
 //
-//	"..."[*N]   a Go-quoted string, repeated N times with *N
+//	"..."[*N]   a Go-quoted string, repeated N times with *N; several
+//	            joined with + are one argument: "a"+"b"*3
 //	hex:HEX     bytes in hex
 //	null, int:I, real:F, text:"...", blob:"..."   a SQL value (its
 //	            abi encoding), text and blob with an optional *N
@@ -146,7 +147,7 @@ func parseArg(t token) (Arg, error) {
 	s := t.text
 	switch {
 	case strings.HasPrefix(s, `"`):
-		b, n, err := quotedRepeat(s)
+		b, n, err := quotedConcat(s)
 		return Arg{Unit: b, Repeat: n}, err
 	case strings.HasPrefix(s, "hex:"):
 		b, err := hex.DecodeString(s[4:])
@@ -196,28 +197,63 @@ func isDecimal(s string) bool {
 	return true
 }
 
-// quotedRepeat reads "..." with an optional *N after it.
-func quotedRepeat(s string) ([]byte, int, error) {
+// quotedConcat reads strings joined by +, each with an optional *N. A
+// lone string keeps its repeat count (0 for none); a concatenation comes
+// back expanded.
+func quotedConcat(s string) ([]byte, int, error) {
+	unit, count, rest, err := quotedRepeat(s)
+	if err != nil || rest == "" {
+		return unit, count, err
+	}
+	out := expanded(unit, count)
+	for rest != "" {
+		if !strings.HasPrefix(rest, `+"`) {
+			return nil, 0, fmt.Errorf("bad argument %s: join strings with +", s)
+		}
+		if unit, count, rest, err = quotedRepeat(rest[1:]); err != nil {
+			return nil, 0, err
+		}
+		if len(out)+len(unit)*max(count, 1) > maxRepeat {
+			return nil, 0, fmt.Errorf("bad argument %s: over %d bytes", s, maxRepeat)
+		}
+		out = append(out, expanded(unit, count)...)
+	}
+	return out, 0, nil
+}
+
+func expanded(unit []byte, count int) []byte {
+	if count == 0 {
+		return unit
+	}
+	return bytes.Repeat(unit, count)
+}
+
+// quotedRepeat reads "..." with an optional *N after it and returns what
+// follows.
+func quotedRepeat(s string) (unit []byte, count int, rest string, err error) {
 	n, err := quotedLen(s)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	str, err := strconv.Unquote(s[:n])
 	if err != nil {
-		return nil, 0, fmt.Errorf("bad string %s: %w", s[:n], err)
+		return nil, 0, "", fmt.Errorf("bad string %s: %w", s[:n], err)
 	}
-	rest := s[n:]
-	if rest == "" {
-		return []byte(str), 0, nil
+	rest = s[n:]
+	if !strings.HasPrefix(rest, "*") {
+		return []byte(str), 0, rest, nil
 	}
-	if !strings.HasPrefix(rest, "*") || !isDecimal(rest[1:]) || rest[1] == '-' {
-		return nil, 0, fmt.Errorf("bad repeat %s: want \"...\"*N", s)
+	digits := rest[1:]
+	if i := strings.IndexByte(digits, '+'); i >= 0 {
+		digits, rest = digits[:i], digits[i:]
+	} else {
+		rest = ""
 	}
-	count, err := strconv.Atoi(rest[1:])
-	if err != nil || count < 1 || uint64(count)*uint64(max(len(str), 1)) > maxRepeat {
-		return nil, 0, fmt.Errorf("bad repeat %s: 1 to %d bytes", s, maxRepeat)
+	count, err = strconv.Atoi(digits)
+	if err != nil || !isDecimal(digits) || count < 1 || uint64(count)*uint64(max(len(str), 1)) > maxRepeat {
+		return nil, 0, "", fmt.Errorf("bad repeat %s: \"...\"*N, 1 to %d bytes", s, maxRepeat)
 	}
-	return []byte(str), count, nil
+	return []byte(str), count, rest, nil
 }
 
 func parseRef(s string) (Ref, error) {
@@ -253,13 +289,11 @@ func parseValue(s string) (abi.Value, error) {
 		if !strings.HasPrefix(arg, `"`) {
 			return abi.Value{}, fmt.Errorf("bad value %s: quote the string", s)
 		}
-		b, n, err := quotedRepeat(arg)
+		b, n, err := quotedConcat(arg)
 		if err != nil {
 			return abi.Value{}, err
 		}
-		if n > 0 {
-			b = bytes.Repeat(b, n)
-		}
+		b = expanded(b, n)
 		if typ == "text" {
 			return abi.Value{Type: abi.TypeText, Bytes: b}, nil
 		}

@@ -32,7 +32,7 @@ var Ops = map[string]OpSpec{
 	"call":          {3, 5, []string{abi.FuncCall, abi.FuncTake, abi.FuncLastError}},
 	"db_exec":       {1, -1, []string{abi.FuncDBExec, abi.FuncLastError}},
 	"db_query":      {1, -1, []string{abi.FuncDBQuery, abi.FuncTake, abi.FuncLastError}},
-	"db_batch":      {1, -1, []string{abi.FuncDBBatch, abi.FuncLastError}},
+	"db_batch":      {0, -1, []string{abi.FuncDBBatch, abi.FuncLastError}},
 	"lock_acquire":  {3, 3, []string{abi.FuncLockAcquire, abi.FuncLastError}},
 	"lock_renew":    {3, 3, []string{abi.FuncLockRenew, abi.FuncLastError}},
 	"lock_release":  {2, 2, []string{abi.FuncLockRelease, abi.FuncLastError}},

@@ -373,7 +373,7 @@ fn op_db_query(a: &[Arg]) -> Step {
 
 fn op_db_batch(a: &[Arg]) -> Step {
     let mut stmts = Vec::new();
-    for group in a.split(|x| x.sep) {
+    for group in a.split(|x| x.sep).filter(|_| !a.is_empty()) {
         let (sql, params) = statement(group)?;
         stmts.push(Statement::new(sql, params));
     }
