@@ -1,6 +1,7 @@
 //! The SDK's encoders and decoders against the golden vectors every SDK
-//! shares: abi/testdata/values.txt and partitions.txt in the repository
-//! this crate lives in. The format of each file is described at its top.
+//! shares: abi/testdata/values.txt, partitions.txt and lists.txt in the
+//! repository this crate lives in. The format of each file is described at
+//! its top.
 
 use crate::db::{ExecResult, Row, Rows, Statement, Value};
 use crate::encoding::{self, decode_sent};
@@ -206,4 +207,50 @@ fn partitions_txt() {
         n += 1;
     }
     assert!(n > 10);
+}
+
+#[test]
+fn lists_txt() {
+    let mut counted = std::collections::BTreeMap::new();
+    for (line, f) in testdata("lists.txt") {
+        let at = format!("lists.txt:{}: {}", line, f.join(" "));
+        let (enc, ok, b) = (f[0].as_str(), f[1] == "ok", hex(&f[2]));
+        *counted.entry(enc.to_string()).or_insert(0) += 1;
+        match enc {
+            "list" => match encoding::decode_list(&b) {
+                Some(items) => {
+                    assert!(ok, "{}: decoded a bad vector", at);
+                    let want: Vec<Vec<u8>> = f[4..].iter().map(|s| unescape(s)).collect();
+                    assert_eq!(f[3].parse::<usize>().unwrap(), want.len(), "{}", at);
+                    assert_eq!(items, want, "{}", at);
+                    let refs: Vec<&[u8]> = want.iter().map(|w| &w[..]).collect();
+                    assert_eq!(decode_sent::put_list(&refs), b, "{}", at);
+                }
+                None => assert!(!ok, "{}: refused", at),
+            },
+            "execs" => {
+                let n: usize = f[3].parse().unwrap();
+                match encoding::decode_exec_results(&b, n) {
+                    Some(res) => {
+                        assert!(ok, "{}: decoded a bad vector", at);
+                        let want: Vec<ExecResult> = f[4..]
+                            .chunks(2)
+                            .map(|c| ExecResult {
+                                rows_affected: c[0].parse().unwrap(),
+                                last_insert_id: c[1].parse().unwrap(),
+                            })
+                            .collect();
+                        assert_eq!(res, want, "{}", at);
+                        let enc: Vec<u8> = want.iter().flat_map(decode_sent::put_exec_result).collect();
+                        assert_eq!(enc, b, "{}", at);
+                    }
+                    None => assert!(!ok, "{}: refused", at),
+                }
+            }
+            _ => panic!("{}: unknown encoding {}", at, enc),
+        }
+    }
+    for enc in ["list", "execs"] {
+        assert!(counted.get(enc).copied().unwrap_or(0) > 0, "no {} vectors", enc);
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 thread_local! {
     /// What the lifecycle handlers were told, in order.
-    static RECORDS: RefCell<Vec<String>> = RefCell::new(Vec::new());
+    static RECORDS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 fn record(what: String) -> Result<(), Error> {
