@@ -66,18 +66,19 @@ func readConformance(t *testing.T) []conformance.Case {
 var conformBigConfig = strings.Repeat("x", 10000)
 
 // deployConform deploys the guest as the app under test, with every grant,
-// and as the same app without any and a smaller payload limit ("bare");
-// it returns the table's variables. The app may call "nobody", which
-// never runs.
+// as the same app without any and a smaller payload limit ("bare"), and
+// as a ring of 4 partitions ("ring"); it returns the table's variables.
+// The app may call the ring and "nobody", which never runs.
 func deployConform(t *testing.T, c *client.Client, app string, wasm []byte) map[string]string {
 	t.Helper()
-	vars := map[string]string{"self": app, "bare": app + "-bare"}
+	vars := map[string]string{"self": app, "bare": app + "-bare", "ring": app + "-ring"}
 	full := "data:\n  kv: true\n  db: {durability: sync}\n  locks: true\n" +
 		"  events: {publish: [ping, big], subscribe: [" + app + ".ping]}\n" +
-		"calls: [nobody]\n" +
+		"calls: [nobody, " + vars["ring"] + "]\n" +
 		"config:\n  greeting: " + strconv.Quote("héllo, wörld ✓") + "\n  empty: \"\"\n  big: " + conformBigConfig + "\n"
 	deploy(t, c, conformManifest(t, vars["self"], full), wasm)
 	deploy(t, c, conformManifest(t, vars["bare"], "limits: {payload: 64KiB}\n"), wasm)
+	deploy(t, c, conformManifest(t, vars["ring"], "mode: spread\npattern: ring\npartitions: 4\ndata: {kv: true}\n"), wasm)
 	return vars
 }
 

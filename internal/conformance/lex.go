@@ -130,7 +130,7 @@ type Arg struct {
 type Ref struct{ Step, Field int }
 
 // Vars are the names "$name" may use; the runner gives each a value.
-var Vars = []string{"self", "bare"}
+var Vars = []string{"self", "bare", "ring"}
 
 // parseArg reads one argument word:
 //

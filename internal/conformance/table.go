@@ -42,7 +42,7 @@ type Step struct {
 }
 
 // Targets are the apps besides the one under test that a step may run on.
-var Targets = []string{"bare"}
+var Targets = []string{"bare", "ring"}
 
 // Expect is the outcome a step must have.
 type Expect struct {
