@@ -53,12 +53,13 @@ var input []byte
 
 // inputBuffer implements gocluster_v1_buffer: it returns the address of a
 // buffer of at least size bytes that stays put until the next request, or
-// nil for a negative size.
+// nil for a negative size. A first request for 0 bytes still gets a
+// buffer: the address must be one the guest owns.
 func inputBuffer(size int32) *byte {
 	if size < 0 {
 		return nil
 	}
-	if int(size) > len(input) {
+	if int(size) > len(input) || len(input) == 0 {
 		n := max(minInput, (int(size)+minInput-1)/minInput*minInput)
 		input = make([]byte, n)
 	}

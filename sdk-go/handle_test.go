@@ -159,6 +159,7 @@ func TestDispatchBadLengths(t *testing.T) {
 }
 
 func TestInputBuffer(t *testing.T) {
+	input = nil // as in a new instance, whatever ran before
 	if inputBuffer(-1) != nil {
 		t.Error("negative size must answer nil")
 	}
