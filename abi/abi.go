@@ -189,6 +189,12 @@ const (
 	ModulePrefix = "gocluster_v"
 	// ExtismModule is imported by modules built with an Extism PDK.
 	ExtismModule = "extism:host/env"
+	// ExtismHostNamespace is the import module of the host functions an
+	// Extism module may use: JSON in, JSON out (see EXTISM.md).
+	ExtismHostNamespace = "gocluster:host/v1"
+	// ExtismExportEvent is the optional export through which an Extism
+	// module receives lifecycle and subscribed events (see EXTISM.md).
+	ExtismExportEvent = "gocluster_event"
 )
 
 // Guest exports.

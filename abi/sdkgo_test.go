@@ -99,10 +99,12 @@ var sdkGoNames = []sdkGoName{
 // sdkGoSkip lists constants of this package that are not part of what a
 // native guest speaks.
 var sdkGoSkip = map[string]string{
-	"ModulePrefix": "host-side version detection",
-	"ExtismModule": "Extism modules",
-	"KindNative":   "host-side module kinds",
-	"KindExtism":   "host-side module kinds",
+	"ModulePrefix":        "host-side version detection",
+	"ExtismModule":        "Extism modules",
+	"ExtismHostNamespace": "Extism modules",
+	"ExtismExportEvent":   "Extism modules",
+	"KindNative":          "host-side module kinds",
+	"KindExtism":          "host-side module kinds",
 }
 
 func TestSDKGoAgrees(t *testing.T) {
