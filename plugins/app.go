@@ -3,6 +3,7 @@ package plugins
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -81,13 +82,14 @@ type App struct {
 	lim  Limits
 	log  *slog.Logger
 
-	wrt      wazero.Runtime // this app's own, for its memory limit
+	wrt      wazero.Runtime // this app's own, for its memory limit; nil for Extism
 	compiled wazero.CompiledModule
 	modCfg   wazero.ModuleConfig
+	ext      *extismEngine // set for an Extism module, which runs through extism go-sdk
 	pool     *pool
 	memBytes atomic.Int64 // sum over alive instances, kept by each instance
 
-	hasEvents bool      // the module exports abi.ExportEvent
+	hasEvents bool      // the module exports abi.ExportEvent (abi.ExtismExportEvent for Extism)
 	life      lifecycle // what the instances are told; see lifecycle.go
 }
 
@@ -100,19 +102,40 @@ func newApp(ctx context.Context, r *Runtime, name string, wasm []byte, caps Capa
 	if a.caps == nil {
 		a.caps = denyAll{a}
 	}
+	a.life.turn = make(chan struct{}, 1)
 	defer func() {
 		if err != nil {
-			a.wrt.Close(ctx)
+			a.closeEngine(ctx)
 		}
 	}()
+	compiled, kind, err := a.compile(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	if kind == abi.KindExtism {
+		err = a.startExtism(ctx, wasm, compiled)
+	} else {
+		err = a.startNative(ctx, compiled)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.pool = newPool(a, lim.Instances)
+	if err := a.pool.warm(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// startNative prepares the app's runtime for a module of the native ABI:
+// WASI, the host functions and the configuration of every instance.
+func (a *App) startNative(ctx context.Context, compiled wazero.CompiledModule) error {
+	a.compiled = compiled
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, a.wrt); err != nil {
-		return nil, fmt.Errorf("cannot provide WASI: %w", err)
+		return fmt.Errorf("cannot provide WASI: %w", err)
 	}
 	if err := instantiateHostModule(ctx, a.wrt); err != nil {
-		return nil, err
-	}
-	if a.compiled, err = a.compile(ctx, wasm); err != nil {
-		return nil, err
+		return err
 	}
 	a.modCfg = wazero.NewModuleConfig().
 		WithName("").         // anonymous, so many instances coexist
@@ -121,16 +144,13 @@ func newApp(ctx context.Context, r *Runtime, name string, wasm []byte, caps Capa
 		WithSysNanotime().
 		WithNanosleep(boundedSleep).
 		WithRandSource(rand.Reader)
-	_, a.hasEvents = a.compiled.ExportedFunctions()[abi.ExportEvent]
-	a.life.turn = make(chan struct{}, 1)
-	a.pool = newPool(a, lim.Instances)
-	if err := a.pool.warm(ctx); err != nil {
-		return nil, err
-	}
-	return a, nil
+	_, a.hasEvents = compiled.ExportedFunctions()[abi.ExportEvent]
+	return nil
 }
 
-func (a *App) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
+// compile compiles wasm in the app's runtime, which checks its initial
+// memory against the limit, and tells which ABI it speaks.
+func (a *App) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, abi.Kind, error) {
 	compiled, err := compile(ctx, a.wrt, wasm)
 	if err != nil {
 		// The app's runtime refuses a module whose initial memory is over
@@ -141,19 +161,28 @@ func (a *App) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, 
 			for _, m := range probe.ExportedMemories() {
 				need = max(need, uint64(m.Min())<<16)
 			}
-			return nil, fmt.Errorf("cannot compile: module starts with %s of memory, over the %s limit: %w", formatBytes(need), formatBytes(a.lim.Memory), abi.ErrLimit)
+			return nil, 0, fmt.Errorf("cannot compile: module starts with %s of memory, over the %s limit: %w", formatBytes(need), formatBytes(a.lim.Memory), abi.ErrLimit)
 		}
-		return nil, fmt.Errorf("cannot compile: %w", err)
+		return nil, 0, fmt.Errorf("cannot compile: %w", err)
 	}
 	kind, err := check(compiled)
-	if err == nil && kind != abi.KindNative {
-		err = fmt.Errorf("%s modules cannot run on this host yet: %w", kind, abi.ErrUnavailable)
-	}
 	if err != nil {
 		compiled.Close(ctx)
-		return nil, err
+		return nil, 0, err
 	}
-	return compiled, nil
+	return compiled, kind, nil
+}
+
+// closeEngine releases whatever runs the app's instances.
+func (a *App) closeEngine(ctx context.Context) error {
+	var errs []error
+	if a.wrt != nil {
+		errs = append(errs, a.wrt.Close(ctx))
+	}
+	if a.ext != nil && a.ext.compiled != nil {
+		errs = append(errs, a.ext.compiled.Close(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // maxSleep bounds one guest sleep. A sleeping guest is inside a host
@@ -215,7 +244,7 @@ func (a *App) Stats() Stats {
 func (a *App) Close(ctx context.Context) error {
 	waitErr := a.pool.close(ctx)
 	a.rt.forget(a)
-	err := a.wrt.Close(ctx)
+	err := a.closeEngine(ctx)
 	if waitErr != nil {
 		return fmt.Errorf("cannot close %s cleanly: calls still running: %w", a.name, waitErr)
 	}

@@ -40,6 +40,9 @@ var wasmTypes = [][2][]byte{
 	{{0x7f, 0x7f}, nil},       // 3: (i32, i32) -> ()
 	{{0x7e}, {0x7f, 0x7f}},    // 4: (i64) -> (i32, i32)
 	{{0x7f, 0x7f, 0x7f}, nil}, // 5: (i32, i32, i32) -> ()
+	{nil, {0x7e}},             // 6: () -> i64
+	{{0x7e}, {0x7e}},          // 7: (i64) -> i64
+	{nil, {0x7f}},             // 8: () -> i32
 }
 
 func leb(n int) []byte {
@@ -120,6 +123,15 @@ func trapModule() []byte {
 	return wasmModule{funcs: nativeFuncs(0x00), memory: true}.bytes()
 }
 
+// extismModule is a minimal Extism module: greet does nothing and
+// answers nothing, trap executes unreachable. It has no event export.
+func extismModule() []byte {
+	return wasmModule{memory: true, funcs: []wasmFunc{
+		{typ: 0, export: "greet"},
+		{typ: 8, code: []byte{0x00}, export: "trap"},
+	}, imports: []wasmImport{{abi.ExtismModule, "input_length", 6}}}.bytes()
+}
+
 // eventModule is a minimal native guest whose event export runs
 // eventCode with the stack typed (kind, payload_len) -> status.
 func eventModule(eventCode ...byte) []byte {
@@ -164,8 +176,21 @@ func TestInspect(t *testing.T) {
 			imports: []wasmImport{{abi.ImportModule, abi.FuncABIVersion, 1}}}.bytes(), 0, []error{abi.ErrInvalid}, "abi_version"},
 		{"foreign import", wasmModule{memory: true, funcs: nativeFuncs(0x41, 0x00),
 			imports: []wasmImport{{"env", "f", 0}}}.bytes(), 0, []error{abi.ErrInvalid}, `"env"`},
-		{"extism", wasmModule{memory: true, funcs: []wasmFunc{{typ: 0, export: "greet"}},
-			imports: []wasmImport{{abi.ExtismModule, "input_length", 0}}}.bytes(), abi.KindExtism, nil, ""},
+		{"extism", extismModule(), abi.KindExtism, nil, ""},
+		{"extism with host functions", wasmModule{funcs: []wasmFunc{{typ: 8, code: []byte{0x41, 0x00}, export: "greet"}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 6}, {abi.ExtismHostNamespace, "kv_get", 7}, {"wasi_snapshot_preview1", "sched_yield", 8}}}.bytes(), abi.KindExtism, nil, ""},
+		{"extism unknown host function", wasmModule{funcs: []wasmFunc{{typ: 0, export: "greet"}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 6}, {abi.ExtismHostNamespace, "nope", 7}}}.bytes(), 0, []error{abi.ErrInvalid}, "gocluster:host/v1.nope"},
+		{"extism mistyped host function", wasmModule{funcs: []wasmFunc{{typ: 0, export: "greet"}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 6}, {abi.ExtismHostNamespace, "kv_get", 6}}}.bytes(), 0, []error{abi.ErrInvalid}, "kv_get"},
+		{"extism mistyped kernel function", wasmModule{funcs: []wasmFunc{{typ: 0, export: "greet"}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 0}}}.bytes(), 0, []error{abi.ErrInvalid}, "input_length"},
+		{"extism unknown kernel function", wasmModule{funcs: []wasmFunc{{typ: 0, export: "greet"}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 6}, {abi.ExtismModule, "nope", 0}}}.bytes(), 0, []error{abi.ErrInvalid}, "extism:host/env.nope"},
+		{"extism foreign import", wasmModule{funcs: []wasmFunc{{typ: 0, export: "greet"}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 6}, {"extism:host/user", "f", 7}}}.bytes(), 0, []error{abi.ErrInvalid}, `"extism:host/user"`},
+		{"extism mistyped event export", wasmModule{funcs: []wasmFunc{{typ: 1, code: []byte{0x41, 0x00}, export: abi.ExtismExportEvent}},
+			imports: []wasmImport{{abi.ExtismModule, "input_length", 6}}}.bytes(), 0, []error{abi.ErrMissingExport}, abi.ExtismExportEvent},
 	}
 	for _, tt := range tests {
 		for how, inspect := range checks {
@@ -206,10 +231,10 @@ func TestLoadRefusesWhatInspectRefuses(t *testing.T) {
 	if _, err := r.Load(ctx, "junk", []byte("junk"), nil, Limits{}); !errors.Is(err, ErrNotWasm) {
 		t.Errorf("Load junk: %v", err)
 	}
-	extism := wasmModule{memory: true, funcs: []wasmFunc{{typ: 0, export: "greet"}},
-		imports: []wasmImport{{abi.ExtismModule, "input_length", 0}}}.bytes()
-	if _, err := r.Load(ctx, "extism", extism, nil, Limits{}); !errors.Is(err, abi.ErrUnavailable) {
-		t.Errorf("Load extism: %v", err)
+	extism := wasmModule{funcs: []wasmFunc{{typ: 0, export: "greet"}},
+		imports: []wasmImport{{abi.ExtismModule, "input_length", 6}, {abi.ExtismHostNamespace, "nope", 7}}}.bytes()
+	if _, err := r.Load(ctx, "extism", extism, nil, Limits{}); !errors.Is(err, abi.ErrInvalid) {
+		t.Errorf("Load extism importing an unknown host function: %v", err)
 	}
 }
 

@@ -43,6 +43,10 @@ type instance struct {
 
 	stdout, stderr *lineWriter
 
+	// x is the Extism side of an instance of an Extism module; such an
+	// instance has no mod, mem or timer of its own (see extism.go).
+	x *extismInstance
+
 	// What lifecycle events told this guest (see lifecycle.go). role and
 	// owned belong to whoever holds the instance. synced is the app's
 	// lifecycle version they match and heard the last member event sent;
@@ -94,6 +98,9 @@ func current(ctx context.Context) *instance {
 // under the call timeout, so a guest whose start-up hangs cannot hold a
 // pool slot forever.
 func (a *App) newInstance(ctx context.Context) (*instance, error) {
+	if a.ext != nil {
+		return a.newExtismInstance(ctx)
+	}
 	in := &instance{
 		app:    a,
 		stack:  make([]uint64, 2),
@@ -144,6 +151,9 @@ func (in *instance) expire() {
 // the reply copied out, it allocates only its callCtx (and what wazero
 // allocates to watch ctx).
 func (in *instance) call(ctx context.Context, method string, payload []byte) ([]byte, error) {
+	if in.x != nil {
+		return in.extismCall(ctx, method, payload)
+	}
 	return in.invoke(ctx, method, in.handle, api.EncodeU32(uint32(len(method))), method, payload)
 }
 
@@ -152,13 +162,16 @@ func (in *instance) call(ctx context.Context, method string, payload []byte) ([]
 // guest's error status comes back as for a call. A module without the
 // event export takes every event as delivered.
 func (in *instance) event(ctx context.Context, kind abi.Event, payload []byte) error {
-	if in.events == nil {
+	if !in.app.hasEvents {
 		return nil
 	}
 	name := "on_" + kind.String()
 	if ctx.Err() != nil {
 		// As in App.Call: a guest started now would be stopped at once.
 		return fmt.Errorf("cannot call %s.%s: %w", in.app.name, name, ctxError(ctx))
+	}
+	if in.x != nil {
+		return in.extismEvent(ctx, name, kind, payload)
 	}
 	_, err := in.invoke(ctx, name, in.events, api.EncodeI32(int32(kind)), "", payload)
 	return err
@@ -304,6 +317,9 @@ func (in *instance) outOfMemory() bool {
 	if in.stderr.oom {
 		return true
 	}
+	if in.x != nil {
+		return in.x.watch.atLimit()
+	}
 	if in.mem == nil {
 		return false
 	}
@@ -321,6 +337,9 @@ func (in *instance) close() {
 	in.stderr.flush()
 	if in.mod != nil {
 		in.mod.Close(context.Background())
+	}
+	if in.x != nil {
+		in.x.close()
 	}
 	in.account(0)
 }

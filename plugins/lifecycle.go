@@ -224,7 +224,7 @@ func (a *App) endTurn() { <-a.life.turn }
 // prepare brings a new instance, not yet serving, to the app's state:
 // on_start, its role, then on_own with every owned partition.
 func (a *App) prepare(ctx context.Context, in *instance) error {
-	if in.events == nil {
+	if !a.hasEvents {
 		return nil
 	}
 	if err := in.event(ctx, abi.EventStart, nil); err != nil {
@@ -274,7 +274,7 @@ func (in *instance) partitionEvent(ctx context.Context, kind abi.Event, partitio
 // failure is the guest's business now; it is logged, not returned.
 func (a *App) stop(ctx context.Context, ins []*instance) {
 	for _, in := range ins {
-		if ctx.Err() != nil || in.events == nil {
+		if ctx.Err() != nil || !a.hasEvents {
 			return
 		}
 		if err := in.event(ctx, abi.EventStop, nil); err != nil {

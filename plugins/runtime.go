@@ -182,7 +182,9 @@ func (e notWasm) Is(target error) bool { return target == ErrNotWasm || target =
 
 // check refuses a compiled module the host cannot run: it must speak a
 // known ABI, export the functions that ABI needs with their exact types,
-// import only host functions this host provides and have a memory.
+// import only host functions this host provides and, for the native ABI,
+// have a memory. An Extism module keeps its data in the Extism kernel's
+// memory and needs none.
 func check(m wazero.CompiledModule) (abi.Kind, error) {
 	var imports, exports []string
 	for _, f := range m.ImportedFunctions() {
@@ -193,8 +195,14 @@ func check(m wazero.CompiledModule) (abi.Kind, error) {
 		exports = append(exports, name)
 	}
 	kind, err := abi.Detect(imports, exports)
-	if err != nil || kind != abi.KindNative {
-		return kind, err
+	if err != nil {
+		return 0, err
+	}
+	if kind == abi.KindExtism {
+		if err := checkExtism(m); err != nil {
+			return 0, err
+		}
+		return kind, nil
 	}
 	if err := checkExports(m.ExportedFunctions()); err != nil {
 		return 0, err
