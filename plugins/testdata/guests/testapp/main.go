@@ -11,6 +11,7 @@
 //	big        payload decimal N; replies N bytes 'a'..'z' repeating
 //	hostcalls  payload decimal N; calls sdk.ABIVersion N times without
 //	           allocating; replies "ok"
+//	kvgets     payload decimal N; reads KV key "k" N times; replies "ok"
 //	kv         payload a kvRequest in JSON; replies a kvReply in JSON, or
 //	           the KV error as it came from the host
 //	config     payload a key; replies its value, NOT_FOUND when absent
@@ -46,6 +47,7 @@ func init() {
 	sdk.Handle("grow", grow)
 	sdk.Handle("big", big)
 	sdk.Handle("hostcalls", hostcalls)
+	sdk.Handle("kvgets", kvgets)
 	sdk.Handle("kv", kv)
 	sdk.Handle("config", config)
 	sdk.Handle("log", func(p []byte) ([]byte, error) { sdk.LogInfo(string(p)); return nil, nil })
@@ -104,6 +106,19 @@ func big(p []byte) ([]byte, error) {
 		out[i] = 'a' + byte(i%26)
 	}
 	return out, nil
+}
+
+func kvgets(p []byte) ([]byte, error) {
+	n, err := decimal(p)
+	if err != nil {
+		return nil, err
+	}
+	for range n {
+		if _, _, err := sdk.KVGet("k"); err != nil {
+			return nil, err
+		}
+	}
+	return []byte("ok"), nil
 }
 
 func hostcalls(p []byte) ([]byte, error) {
