@@ -1,9 +1,6 @@
 package sdk
 
-import (
-	"math"
-	"time"
-)
+import "time"
 
 // Calls to other apps over the API bus. An app may call itself and the apps
 // its manifest lists under calls; any other app answers ErrDenied. The
@@ -66,8 +63,9 @@ func Call(app, method string, payload []byte, opts ...CallOption) ([]byte, error
 	}
 	ms := int32(0)
 	if o.timeout > 0 {
-		// Round up so a sub-millisecond timeout does not mean "no timeout".
-		ms = int32(min((o.timeout+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+		// Rounded up so a sub-millisecond timeout does not mean "no
+		// timeout"; the host caps what is left.
+		ms = int32(millis(o.timeout))
 	}
 	n := hostCall(stringPtr(app), uint32(len(app)), stringPtr(method), uint32(len(method)),
 		bytesPtr(payload), uint32(len(payload)), stringPtr(o.key), uint32(len(o.key)),

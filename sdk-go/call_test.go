@@ -5,6 +5,7 @@ package sdk
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,10 @@ func TestCall(t *testing.T) {
 	}
 	if _, err := Call("users", "get", nil); err != nil || h.calls[1].timeoutMS != 0 || h.calls[1].key != "" {
 		t.Errorf("a call without options: %v, host saw %+v", err, h.calls[1])
+	}
+	// The longest Duration is capped, not wrapped to a negative count.
+	if _, err := Call("users", "get", nil, WithTimeout(math.MaxInt64)); err != nil || h.calls[2].timeoutMS != math.MaxInt32 {
+		t.Errorf("a call with the longest timeout: %v, host saw %+v", err, h.calls[2])
 	}
 }
 

@@ -54,9 +54,15 @@ var (
 )
 
 // millis rounds d up to whole milliseconds, so a sub-millisecond duration
-// does not read as none.
+// does not read as none, and caps it at the largest i32. It divides before
+// rounding: adding first would overflow near the largest Duration and
+// send a negative count.
 func millis(d time.Duration) int64 {
-	return int64(min((d+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+	ms := d / time.Millisecond
+	if d%time.Millisecond > 0 {
+		ms++
+	}
+	return int64(min(ms, math.MaxInt32))
 }
 
 func lockTTL(ttl time.Duration) (int32, error) {

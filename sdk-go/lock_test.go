@@ -4,6 +4,7 @@ package sdk
 
 import (
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,6 +90,8 @@ func TestLockRefusedBeforeTheHost(t *testing.T) {
 		{"n", 1 << 62, nil, "lock TTL must be 1s to 5m"},
 		{"n", time.Second, []LockOption{WaitFor(-time.Millisecond)}, "lock wait must be 0 to 30s"},
 		{"n", time.Second, []LockOption{WaitFor(MaxLockWait + time.Microsecond)}, "lock wait must be 0 to 30s"},
+		{"n", math.MaxInt64, nil, "lock TTL must be 1s to 5m"},
+		{"n", time.Second, []LockOption{WaitFor(math.MaxInt64)}, "lock wait must be 0 to 30s"},
 	}
 	for _, tt := range tests {
 		if _, err := Lock(tt.name, tt.ttl, tt.opts...); !errors.Is(err, ErrInvalid) || err.Error() != tt.msg {
@@ -112,6 +115,27 @@ func TestLockRefusedBeforeTheHost(t *testing.T) {
 	}
 	if got := h.lockCalls[1]; got.ttlMS != 1000 || got.waitMS != 1 {
 		t.Errorf("host saw %+v, want ttl 1s and wait 1ms", got)
+	}
+}
+
+func TestMillis(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want int64
+	}{
+		{0, 0},
+		{time.Nanosecond, 1},
+		{time.Millisecond, 1},
+		{time.Millisecond + time.Nanosecond, 2},
+		{1500 * time.Microsecond, 2},
+		{math.MaxInt32 * time.Millisecond, math.MaxInt32},
+		{math.MaxInt32*time.Millisecond + 1, math.MaxInt32},
+		{math.MaxInt64, math.MaxInt32},
+		{math.MaxInt64 - time.Millisecond + 1, math.MaxInt32},
+	} {
+		if got := millis(tt.d); got != tt.want {
+			t.Errorf("millis(%d) = %d, want %d", tt.d, got, tt.want)
+		}
 	}
 }
 
