@@ -170,7 +170,16 @@ fn unsigned(a: &Arg) -> Result<u64, Error> {
     s.parse().map_err(|_| protocol("want an unsigned decimal"))
 }
 
+/// A duration: decimal milliseconds, at most 2^31-1, or nanoseconds with
+/// the suffix "ns", at most 2^63-1 (the Go guest's range).
 fn millis(a: &Arg) -> Result<Duration, Error> {
+    if let Some(ns) = a.b.strip_suffix(b"ns") {
+        let n = unsigned(&Arg { b: ns.to_vec(), sep: false })?;
+        if n > i64::MAX as u64 {
+            return Err(protocol("nanoseconds out of range"));
+        }
+        return Ok(Duration::from_nanos(n));
+    }
     let n = unsigned(a)?;
     if n > i32::MAX as u64 {
         return Err(protocol("milliseconds out of range"));

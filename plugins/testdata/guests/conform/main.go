@@ -136,11 +136,20 @@ func itoa(n int64) []byte { return strconv.AppendInt(nil, n, 10) }
 
 func utoa(n uint64) []byte { return strconv.AppendUint(nil, n, 10) }
 
-// millis reads a non-negative decimal count of milliseconds.
+// millis reads a duration: a decimal count of milliseconds, at most
+// 2^31-1, or of nanoseconds with the suffix "ns", at most 2^63-1.
 func millis(a arg) (time.Duration, error) {
-	n, err := strconv.ParseUint(string(a.b), 10, 31)
+	s := string(a.b)
+	if ns, found := strings.CutSuffix(s, "ns"); found {
+		n, err := strconv.ParseUint(ns, 10, 63)
+		if err != nil {
+			return 0, errProtocol("want nanoseconds, got " + strconv.Quote(s))
+		}
+		return time.Duration(n), nil
+	}
+	n, err := strconv.ParseUint(s, 10, 31)
 	if err != nil {
-		return 0, errProtocol("want milliseconds, got " + strconv.Quote(string(a.b)))
+		return 0, errProtocol("want milliseconds, got " + strconv.Quote(s))
 	}
 	return time.Duration(n) * time.Millisecond, nil
 }

@@ -38,7 +38,8 @@ import (
 //	role                              none, active or passive
 //	owned                             the partitions owned, decimal
 //
-// Numbers are decimal, durations milliseconds. The raw operations report
+// Numbers are decimal, durations milliseconds (or nanoseconds with the
+// suffix "ns"). The raw operations report
 // a failure with an empty message: the host keeps none for them.
 var ops map[string]func([]arg) (outcome, error)
 
