@@ -228,7 +228,10 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		env := Env{Vars: map[string]string{"self": "a", "bare": "b"}, Outcomes: map[int]Outcome{}}
+		env := Env{Vars: map[string]string{}, Outcomes: map[int]Outcome{}}
+		for _, v := range Vars {
+			env.Vars[v] = v + "-app"
+		}
 		for _, c := range cases {
 			for _, call := range c.Calls() {
 				if _, err := Request(call, env); err != nil && !strings.Contains(err.Error(), "no such field") {
