@@ -70,9 +70,11 @@ func mapSQLError(err error, writer bool) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &sqlError{kind: abi.ErrTimeout, err: err}
-	case strings.HasPrefix(err.Error(), "sql: "), strings.HasPrefix(err.Error(), "sqlite: "):
+	case strings.HasPrefix(err.Error(), "sql: "), strings.HasPrefix(err.Error(), "sqlite: "),
+		strings.HasPrefix(err.Error(), "missing argument"), strings.HasPrefix(err.Error(), "missing named argument"):
 		// database/sql's and the driver's own checks: argument counts,
-		// types, statements that cannot be prepared.
+		// types, statements that cannot be prepared, parameters a
+		// statement names but the call does not give.
 		return &sqlError{kind: abi.ErrInvalid, err: err}
 	}
 	return &sqlError{kind: abi.ErrInternal, err: err}
