@@ -176,6 +176,9 @@ func buildRustCached(tc toolchain, dir, example string) (string, error) {
 		err = os.WriteFile(tmp.Name(), b, 0o644)
 	}
 	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // CreateTemp made it private
+	}
+	if err == nil {
 		err = os.Rename(tmp.Name(), final)
 	}
 	if err != nil {
