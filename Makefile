@@ -68,9 +68,12 @@ rust:
 	cd sdk-rust && $(RUST_ENV) TARGET=$(RUST_TARGET) ./build.sh
 	@set -e; for d in $(RUST_EXAMPLES); do \
 		wasm=$$(sed -n 's/^wasm:[[:space:]]*["'\'']\{0,1\}\([^"'\''#[:space:]]*\).*/\1/p' $$d/app.yaml); \
+		lib=$$(sed -n '/^\[lib\]/,/^\[/s/^name[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' $$d/Cargo.toml); \
+		[ -n "$$lib" ] || lib=$$(sed -n 's/^name[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' $$d/Cargo.toml | head -1); \
 		echo "$$d/$$wasm"; \
-		(cd $$d && $(RUST_ENV) $(CARGO) test && $(RUST_ENV) $(CARGO) build --release --target $(RUST_TARGET) --lib && \
-			cp target/$(RUST_TARGET)/release/$$(sed -n 's/^name[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' Cargo.toml | head -1 | tr - _).wasm $$wasm); \
+		(cd $$d && $(RUST_ENV) $(CARGO) test && \
+			$(RUST_ENV) $(CARGO) build --release --target $(RUST_TARGET) --lib && \
+			cp target/$(RUST_TARGET)/release/$$(echo $$lib | tr - _).wasm $$wasm); \
 	done
 
 ## sdk: vet and test the Go guest SDK, natively and for wasip1
