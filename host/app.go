@@ -178,6 +178,11 @@ func (h *Host) capsFor(ctx context.Context, m *manifest.Manifest) (*caps, error)
 		History:     1,
 		Replicas:    h.replicas,
 	})
+	if err == nil {
+		// An app reads its own writes: a call that set a key and the next
+		// one that gets it may run on different nodes.
+		kv, err = registry.WithLeaderReads(ctx, h.js, kv)
+	}
 	if err != nil {
 		c.close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("cannot open the kv of %s: %w", m.Name, kvErr("open", err))
@@ -278,6 +283,12 @@ func (a *app) dispatch(req micro.Request, method string, mm *methodMetrics) {
 	}
 	if a.role != nil && !a.role.isActive() {
 		a.role.notActive(req, method, mm)
+		return
+	}
+	if a.ring != nil && a.ring.elsewhere(req, method) {
+		// Same reason: two nodes forwarding to each other from their
+		// workers would each wait on the other's busy workers.
+		a.forwards.Go(func() { a.call(req, method, mm) })
 		return
 	}
 	a.work <- job{req, method, mm}

@@ -52,6 +52,16 @@ func TestBasicEndToEnd(t *testing.T) {
 		t.Fatalf("apps shows %+v", a)
 	}
 
+	// Reads go to the KV stream's leader: a direct get may be answered by
+	// a replica that has not applied the last write.
+	st, err := h.js.Stream(context.Background(), "KV_"+h.layout.AppKV("basic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CachedInfo().Config.AllowDirect {
+		t.Error("the app's KV stream allows direct gets")
+	}
+
 	metrics := httpGet(t, "http://"+h.HTTPAddr()+"/metrics")
 	for _, want := range []string{
 		`gocluster_app_calls_total{app="basic",method="greet",node="n1",outcome="ok"} 1`,

@@ -405,6 +405,18 @@ func (r *ring) serveOrForward(req micro.Request, method string) bool {
 	}
 }
 
+// elsewhere tells whether a call is keyed to a partition this node does
+// not own (or whose owner is not known yet), so that serving it means
+// forwarding it. Calls forwarded here are answered at once either way.
+func (r *ring) elsewhere(req micro.Request, method string) bool {
+	key := req.Headers().Get(layout.KeyHeader)
+	if key == "" || req.Subject() == r.a.h.layout.NodeSubject(r.a.h.cfg.NodeID, r.a.dep.App, method) {
+		return false
+	}
+	owner, _ := r.route([]byte(key))
+	return owner != ""
+}
+
 // unownedHeader marks a forwarded ring call the receiver does not own.
 const unownedHeader = "Gc-Unowned"
 

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -56,4 +57,29 @@ func EnsureObjectStore(ctx context.Context, js jetstream.JetStream, cfg jetstrea
 		return js.ObjectStore(ctx, cfg.Bucket)
 	}
 	return os, err
+}
+
+// WithLeaderReads turns direct gets off on a KV bucket's stream and binds
+// to it again, so that every read of the returned bucket is answered by
+// the stream's leader and sees every write acknowledged before it. A
+// direct get (nats.go turns them on for every bucket) may be answered by
+// any replica, one that has not applied the last write yet. Creating a
+// bucket turns them back on, so call this after every EnsureKV.
+func WithLeaderReads(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) (jetstream.KeyValue, error) {
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	info, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return kv, nil
+	}
+	cfg := info.StreamInfo().Config
+	if cfg.AllowDirect {
+		cfg.AllowDirect = false
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("cannot turn direct gets off on %s: %w", kv.Bucket(), err)
+		}
+	}
+	return js.KeyValue(ctx, kv.Bucket())
 }
