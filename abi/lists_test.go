@@ -1,13 +1,9 @@
 package abi
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -25,37 +21,16 @@ type listsVector struct {
 
 func readListsVectors(t *testing.T) []listsVector {
 	t.Helper()
-	f, err := os.Open(listsVectors)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var out []listsVector
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) < 4 || (fields[1] != "ok" && fields[1] != "bad") {
-			t.Fatalf("%s:%d: want ENCODING ok|bad HEX N...", listsVectors, n)
-		}
-		v := listsVector{line: n, enc: fields[0], ok: fields[1] == "ok", rest: fields[4:]}
-		if fields[2] != "-" {
-			if v.bytes, err = hex.DecodeString(fields[2]); err != nil {
-				t.Fatalf("%s:%d: %v", listsVectors, n, err)
-			}
-		}
-		if fields[3] != "-" {
-			if v.n, err = strconv.Atoi(fields[3]); err != nil {
-				t.Fatalf("%s:%d: %v", listsVectors, n, err)
+	for _, g := range readGolden(t, listsVectors, "N...") {
+		v := listsVector{line: g.line, enc: g.enc, ok: g.ok, bytes: g.bytes, rest: g.rest[1:]}
+		if g.rest[0] != "-" {
+			var err error
+			if v.n, err = strconv.Atoi(g.rest[0]); err != nil {
+				t.Fatalf("%s:%d: %v", listsVectors, v.line, err)
 			}
 		}
 		out = append(out, v)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }

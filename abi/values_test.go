@@ -403,12 +403,37 @@ const valuesVectors = "testdata/values.txt"
 // readValuesVectors parses the golden vectors shared with the SDKs.
 func readValuesVectors(t testing.TB) []valuesVector {
 	t.Helper()
-	f, err := os.Open(valuesVectors)
+	var out []valuesVector
+	for _, g := range readGolden(t, valuesVectors, "DECODED...") {
+		v := valuesVector{line: g.line, enc: g.enc, ok: g.ok, bytes: g.bytes, decoded: g.rest}
+		if !v.ok && (len(v.decoded) != 1 || v.decoded[0] != "-") {
+			t.Fatalf("%s:%d: a bad vector decodes to -", valuesVectors, v.line)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// A goldenLine is one vector of a file in testdata: ENCODING ok|bad HEX
+// then what the encoding's own columns say (at least one).
+type goldenLine struct {
+	line  int
+	enc   string
+	ok    bool
+	bytes []byte // nil for "-"
+	rest  []string
+}
+
+// readGolden reads the vectors of path, skipping blank lines and # comments.
+// columns names what follows HEX, for the error about a malformed line.
+func readGolden(t testing.TB, path, columns string) []goldenLine {
+	t.Helper()
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []valuesVector
+	var out []goldenLine
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
@@ -417,18 +442,15 @@ func readValuesVectors(t testing.TB) []valuesVector {
 		}
 		fields := strings.Fields(line)
 		if len(fields) < 4 || (fields[1] != "ok" && fields[1] != "bad") {
-			t.Fatalf("%s:%d: want ENCODING ok|bad HEX DECODED...", valuesVectors, n)
+			t.Fatalf("%s:%d: want ENCODING ok|bad HEX %s", path, n, columns)
 		}
-		v := valuesVector{line: n, enc: fields[0], ok: fields[1] == "ok", decoded: fields[3:]}
+		g := goldenLine{line: n, enc: fields[0], ok: fields[1] == "ok", rest: fields[3:]}
 		if fields[2] != "-" {
-			if v.bytes, err = hex.DecodeString(fields[2]); err != nil {
-				t.Fatalf("%s:%d: %v", valuesVectors, n, err)
+			if g.bytes, err = hex.DecodeString(fields[2]); err != nil {
+				t.Fatalf("%s:%d: %v", path, n, err)
 			}
 		}
-		if !v.ok && (len(v.decoded) != 1 || v.decoded[0] != "-") {
-			t.Fatalf("%s:%d: a bad vector decodes to -", valuesVectors, n)
-		}
-		out = append(out, v)
+		out = append(out, g)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
