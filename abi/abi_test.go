@@ -9,6 +9,9 @@ import (
 
 func TestStatusRoundTrip(t *testing.T) {
 	for _, s := range Statuses() {
+		if got, ok := StatusByName(s.String()); !ok || got != s {
+			t.Errorf("StatusByName(%q) = %v, %v; want %v", s.String(), got, ok, s)
+		}
 		if got := StatusFromCode(s.Code()); got != s {
 			t.Errorf("StatusFromCode(%q) = %v, want %v", s.Code(), got, s)
 		}
@@ -32,6 +35,9 @@ func TestStatusRoundTrip(t *testing.T) {
 	}
 	if Status(99).Err() != ErrInternal || StatusFromCode("999") != StatusInternal {
 		t.Error("unknown statuses must be internal")
+	}
+	if s, ok := StatusByName("nope"); ok {
+		t.Errorf("StatusByName(nope) = %v, want none", s)
 	}
 }
 

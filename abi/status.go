@@ -104,6 +104,16 @@ func StatusFromCode(code string) Status {
 	return StatusInternal
 }
 
+// StatusByName returns the status whose String is name, e.g. "not_found".
+func StatusByName(name string) (Status, bool) {
+	for i, st := range statuses {
+		if st.name == name {
+			return Status(i), true
+		}
+	}
+	return 0, false
+}
+
 // StatusOf returns the Status that carries err across the boundary:
 // StatusOK for nil, the matching code for an error wrapping a sentinel,
 // StatusInternal otherwise.

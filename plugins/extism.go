@@ -267,10 +267,8 @@ func (x *extismInstance) isGuestMessage(err error) bool {
 // start with a status name is StatusInternal with the whole text.
 func guestError(text string) *abi.Error {
 	name, msg, _ := strings.Cut(text, ": ")
-	for _, st := range abi.Statuses() {
-		if st != abi.StatusOK && st.String() == name {
-			return abi.NewError(st, msg)
-		}
+	if st, ok := abi.StatusByName(name); ok && st != abi.StatusOK {
+		return abi.NewError(st, msg)
 	}
 	return abi.NewError(abi.StatusInternal, text)
 }

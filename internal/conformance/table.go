@@ -233,7 +233,7 @@ func parseExpect(toks []token) (Expect, error) {
 	if len(toks) == 0 || toks[0].kind != tokName {
 		return Expect{}, errors.New("an expectation starts with a status")
 	}
-	st, ok := StatusByName(toks[0].text)
+	st, ok := abi.StatusByName(toks[0].text)
 	if !ok {
 		return Expect{}, fmt.Errorf("unknown status %q", toks[0].text)
 	}
@@ -249,16 +249,6 @@ func parseExpect(toks []token) (Expect, error) {
 		return Expect{}, errors.New("an error outcome has one field, its message")
 	}
 	return e, nil
-}
-
-// StatusByName returns the status called name, e.g. "not_found".
-func StatusByName(name string) (abi.Status, bool) {
-	for _, s := range abi.Statuses() {
-		if s.String() == name {
-			return s, true
-		}
-	}
-	return 0, false
 }
 
 // Calls splits a case's steps into the calls that run them: a step

@@ -104,7 +104,7 @@ func DecodeReply(b []byte) ([]Outcome, error) {
 		if err != nil || len(fields) == 0 {
 			return nil, ErrBadReply
 		}
-		st, ok := StatusByName(string(fields[0]))
+		st, ok := abi.StatusByName(string(fields[0]))
 		if !ok || st != abi.StatusOK && len(fields) != 2 {
 			return nil, fmt.Errorf("%w: outcome %q", ErrBadReply, fields[0])
 		}
