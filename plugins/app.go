@@ -137,13 +137,9 @@ func (a *App) startNative(ctx context.Context, compiled wazero.CompiledModule) e
 	if err := instantiateHostModule(ctx, a.wrt); err != nil {
 		return err
 	}
-	a.modCfg = wazero.NewModuleConfig().
-		WithName("").         // anonymous, so many instances coexist
-		WithStartFunctions(). // _initialize is called explicitly, under the timeout
-		WithSysWalltime().
-		WithSysNanotime().
-		WithNanosleep(boundedSleep).
-		WithRandSource(rand.Reader)
+	a.modCfg = guestModuleConfig().
+		WithName("").        // anonymous, so many instances coexist
+		WithStartFunctions() // _initialize is called explicitly, under the timeout
 	_, a.hasEvents = compiled.ExportedFunctions()[abi.ExportEvent]
 	return nil
 }
@@ -183,6 +179,16 @@ func (a *App) closeEngine(ctx context.Context) error {
 		errs = append(errs, a.ext.compiled.Close(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// guestModuleConfig is what every guest instance, native or Extism, gets
+// of the system: real clocks, bounded sleeps and cryptographic randomness.
+func guestModuleConfig() wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithSysWalltime().
+		WithSysNanotime().
+		WithNanosleep(boundedSleep).
+		WithRandSource(rand.Reader)
 }
 
 // maxSleep bounds one guest sleep. A sleeping guest is inside a host

@@ -2,7 +2,6 @@ package plugins
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,13 +174,7 @@ func (a *App) newExtismInstance(ctx context.Context) (*instance, error) {
 	}
 	w := &extismWatch{app: a, limit: uint64(pages(a.lim.Memory)) << 16}
 	ictx := experimental.WithCloseNotifier(experimental.WithMemoryAllocator(ctx, w), w)
-	modCfg := wazero.NewModuleConfig().
-		WithSysWalltime().
-		WithSysNanotime().
-		WithNanosleep(boundedSleep).
-		WithRandSource(rand.Reader).
-		WithStdout(in.stdout).
-		WithStderr(in.stderr)
+	modCfg := guestModuleConfig().WithStdout(in.stdout).WithStderr(in.stderr)
 	plug, err := a.ext.compiled.Instance(ictx, extism.PluginInstanceConfig{ModuleConfig: modCfg})
 	if err != nil {
 		w.release()
