@@ -86,35 +86,42 @@ func BenchmarkInstantiate(b *testing.B) {
 func BenchmarkIdleInstance(b *testing.B) {
 	const batch = 16
 	a, _ := load(b, "testapp", nil, Limits{})
-	var guestBytes, heapBytes, count float64
-	kept := make([]*instance, 0, batch)
-	measure := func() {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for range batch {
-			in, err := a.newInstance(context.Background())
-			if err != nil {
-				b.Fatal(err)
-			}
-			kept = append(kept, in)
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		for _, in := range kept {
-			guestBytes += float64(in.mem.Size())
-			in.close()
-		}
-		heapBytes += float64(after.HeapAlloc) - float64(before.HeapAlloc)
-		count += batch
-		clear(kept) // let the closed instances go before the next batch
-		kept = kept[:0]
-	}
+	var guestBytes, heapBytes, batches float64
 	for i := 0; b.Loop(); i++ {
 		if i%batch == 0 {
-			measure()
+			g, h := idleInstanceCost(b, a, batch, "")
+			guestBytes, heapBytes, batches = guestBytes+g, heapBytes+h, batches+1
 		}
 	}
-	b.ReportMetric(guestBytes/count, "guest-bytes/instance")
-	b.ReportMetric(heapBytes/count, "heap-bytes/instance")
+	b.ReportMetric(guestBytes/batches, "guest-bytes/instance")
+	b.ReportMetric(heapBytes/batches, "heap-bytes/instance")
+}
+
+// idleInstanceCost starts n instances, has each serve method once unless
+// it is "", and reports per instance the guest's linear memory and the Go
+// heap they take in all (linear memory is Go heap too, plus wazero's state).
+func idleInstanceCost(b *testing.B, a *App, n int, method string) (guestBytes, heapBytes float64) {
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	kept := make([]*instance, 0, n)
+	for range n {
+		in, err := a.newInstance(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if method != "" {
+			if _, err := in.call(context.Background(), method, []byte("x")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		kept = append(kept, in)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	for _, in := range kept {
+		guestBytes += float64(in.mem.Size())
+		in.close()
+	}
+	return guestBytes / float64(n), (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(n)
 }

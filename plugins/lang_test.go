@@ -2,7 +2,6 @@ package plugins
 
 import (
 	"context"
-	"runtime"
 	"strconv"
 	"testing"
 
@@ -63,7 +62,7 @@ func BenchmarkBasicGuests(b *testing.B) {
 		wasm := g.build(b)
 		b.Run(g.lang+"/instantiate", func(b *testing.B) {
 			a := loadBasic(b, wasm, nil)
-			guest, heap := idleInstanceCost(b, a)
+			guest, heap := idleInstanceCost(b, a, 8, "greet")
 			b.ResetTimer()
 			for b.Loop() {
 				in, err := a.newInstance(context.Background())
@@ -98,32 +97,4 @@ func reportRatio(b *testing.B, lang string, ns map[string]float64) {
 	if lang != "go" && ns["go"] > 0 {
 		b.ReportMetric(ns[lang]/ns["go"], "x-go")
 	}
-}
-
-// idleInstanceCost starts a batch of instances that have served one call
-// and reports, per instance, the guest's linear memory and the Go heap
-// it takes in all (linear memory is Go heap too, plus wazero's state).
-func idleInstanceCost(b *testing.B, a *App) (guestBytes, heapBytes float64) {
-	const batch = 8
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	kept := make([]*instance, 0, batch)
-	for range batch {
-		in, err := a.newInstance(context.Background())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := in.call(context.Background(), "greet", []byte("x")); err != nil {
-			b.Fatal(err)
-		}
-		kept = append(kept, in)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	for _, in := range kept {
-		guestBytes += float64(in.mem.Size())
-		in.close()
-	}
-	return guestBytes / batch, (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / batch
 }
