@@ -472,42 +472,18 @@ func TestExtismEventsNeedNoExport(t *testing.T) {
 
 func TestExtismConcurrentCalls(t *testing.T) {
 	const pool, callers = 3, 5
-	caps := newFakeCaps()
-	arrived := make(chan struct{}, callers)
-	release := make(chan struct{})
-	caps.kvGate = func() {
-		arrived <- struct{}{}
-		<-release
-	}
-	caps.kv["k"] = fakeEntry{[]byte("v"), 1}
-	a, _ := loadExtism(t, caps, Limits{Instances: pool})
-	errs := make(chan error, callers)
-	for range callers {
-		go func() {
-			out, err := a.Call(context.Background(), "kv_get", []byte("k"))
-			if err == nil && string(out) != "v" {
-				err = fmt.Errorf("kv_get = %q", out)
-			}
-			errs <- err
-		}()
-	}
-	for i := range pool {
-		select {
-		case <-arrived:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("only %d of %d calls ran at once", i, pool)
+	g := newKVGate(callers)
+	g.caps.kv["k"] = fakeEntry{[]byte("v"), 1}
+	a, _ := loadExtism(t, g.caps, Limits{Instances: pool})
+	g.run(t, pool, callers, func() error {
+		out, err := a.Call(context.Background(), "kv_get", []byte("k"))
+		if err == nil && string(out) != "v" {
+			err = fmt.Errorf("kv_get = %q", out)
 		}
-	}
-	if s := a.Stats(); s.Instances != pool || s.Busy != pool {
-		t.Errorf("stats with every instance busy = %+v", s)
-	}
-	close(release)
-	for range callers {
-		if err := <-errs; err != nil {
-			t.Errorf("call: %v", err)
+		return err
+	}, func() {
+		if s := a.Stats(); s.Instances != pool || s.Busy != pool {
+			t.Errorf("stats with every instance busy = %+v", s)
 		}
-	}
-	if caps.maxInKV != pool {
-		t.Errorf("%d calls reached KV at once, want %d", caps.maxInKV, pool)
-	}
+	})
 }

@@ -193,46 +193,65 @@ func TestBigReply(t *testing.T) {
 
 func TestConcurrentCallsUseSeparateInstances(t *testing.T) {
 	const pool, callers = 3, 12
-	caps := newFakeCaps()
-	arrived := make(chan struct{}, callers)
-	release := make(chan struct{})
-	caps.kvGate = func() {
-		arrived <- struct{}{}
-		<-release
-	}
-	caps.kv["k"] = fakeEntry{[]byte("v"), 1}
-	a, _ := load(t, "testapp", caps, Limits{Instances: pool})
+	g := newKVGate(callers)
+	g.caps.kv["k"] = fakeEntry{[]byte("v"), 1}
+	a, _ := load(t, "testapp", g.caps, Limits{Instances: pool})
 
+	g.run(t, pool, callers, func() error {
+		_, err := a.Call(context.Background(), "kv", []byte(`{"op":"get","key":"k"}`))
+		return err
+	}, func() {
+		if s := a.Stats(); s.Instances != pool || s.Busy != pool || s.Idle != 0 {
+			t.Errorf("stats with every instance busy = %+v", s)
+		}
+	})
+	if s := a.Stats(); s.Instances != pool || s.Idle != pool || s.Busy != 0 {
+		t.Errorf("stats after = %+v", s)
+	}
+}
+
+// kvGate holds every KV call of its caps until released, to see how many
+// calls of an app run at once.
+type kvGate struct {
+	caps             *fakeCaps
+	arrived, release chan struct{}
+}
+
+func newKVGate(callers int) *kvGate {
+	g := &kvGate{caps: newFakeCaps(), arrived: make(chan struct{}, callers), release: make(chan struct{})}
+	g.caps.kvGate = func() {
+		g.arrived <- struct{}{}
+		<-g.release
+	}
+	return g
+}
+
+// run makes callers calls at once: pool of them must reach KV together,
+// each from its own instance, while the others wait for one. whileBusy
+// runs then; after the release every call must succeed, and no more than
+// pool may have been in KV at once.
+func (g *kvGate) run(t *testing.T, pool, callers int, call func() error, whileBusy func()) {
+	t.Helper()
 	errs := make(chan error, callers)
 	for range callers {
-		go func() {
-			_, err := a.Call(context.Background(), "kv", []byte(`{"op":"get","key":"k"}`))
-			errs <- err
-		}()
+		go func() { errs <- call() }()
 	}
-	// pool calls reach the host at once, each from its own instance; the
-	// others wait for one of them.
 	for i := range pool {
 		select {
-		case <-arrived:
+		case <-g.arrived:
 		case <-time.After(10 * time.Second):
 			t.Fatalf("only %d of %d calls ran at once", i, pool)
 		}
 	}
-	if s := a.Stats(); s.Instances != pool || s.Busy != pool || s.Idle != 0 {
-		t.Errorf("stats with every instance busy = %+v", s)
-	}
-	close(release)
+	whileBusy()
+	close(g.release)
 	for range callers {
 		if err := <-errs; err != nil {
 			t.Errorf("call: %v", err)
 		}
 	}
-	if caps.maxInKV != pool {
-		t.Errorf("most calls at once = %d, want %d", caps.maxInKV, pool)
-	}
-	if s := a.Stats(); s.Instances != pool || s.Idle != pool || s.Busy != 0 {
-		t.Errorf("stats after = %+v", s)
+	if g.caps.maxInKV != pool {
+		t.Errorf("most calls at once = %d, want %d", g.caps.maxInKV, pool)
 	}
 }
 
